@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './config-error.ts';
+import { loadConfig } from './load-config.ts';
+
+describe('loadConfig', () => {
+  it('gives production defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.redis).toEqual({ url: undefined, prefix: 'plainloop' });
+    expect(config.worker.concurrency).toBe(4);
+    expect(config.api.port).toBe(3000);
+    expect(config.providers.openai.apiKey).toBeUndefined();
+  });
+
+  it('reads numbers and treats blank secrets as unset', () => {
+    const config = loadConfig({ PLAINLOOP_CONCURRENCY: '8', OPENAI_API_KEY: '  ', PORT: '0' });
+    expect(config.worker.concurrency).toBe(8);
+    expect(config.api.port).toBe(0);
+    expect(config.providers.openai.apiKey).toBeUndefined();
+  });
+
+  it('names the variable that is wrong in one line', () => {
+    const attempt = () => loadConfig({ PLAINLOOP_CONCURRENCY: 'lots', OPENAI_BASE_URL: 'not a url' });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/PLAINLOOP_CONCURRENCY: .*OPENAI_BASE_URL: /);
+    try {
+      attempt();
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain('\n');
+    }
+  });
+
+  it('is frozen so no process can change it after start-up', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config.worker)).toBe(true);
+    expect(() => {
+      (config.worker as { concurrency: number }).concurrency = 99;
+    }).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { ConfigError } from './config-error.ts';
+
+const integer = (fallback: number, minimum = 0) => z.coerce.number().int().min(minimum).default(fallback);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+/**
+ * Every environment variable plainloop reads, in one schema. Nothing else in the code base reads
+ * `process.env`; processes call `loadConfig()` once and pass the frozen result down.
+ */
+const Environment = z.object({
+  REDIS_URL: optionalText,
+  PLAINLOOP_REDIS_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,32}$/, 'use 1-32 letters, digits, _ or -')
+    .default('plainloop'),
+  PLAINLOOP_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PLAINLOOP_AGENTS: optionalText,
+  PLAINLOOP_CONCURRENCY: integer(4, 1),
+  PLAINLOOP_LOCK_DURATION_MS: integer(30_000, 1_000),
+  PLAINLOOP_STALLED_INTERVAL_MS: integer(30_000, 500),
+  PLAINLOOP_MAX_STALLED_COUNT: integer(2, 1),
+  PLAINLOOP_SHUTDOWN_TIMEOUT_MS: integer(30_000, 0),
+  PLAINLOOP_RUN_RETENTION_SECONDS: integer(7 * 24 * 3600, 60),
+  PLAINLOOP_MODEL_TIMEOUT_MS: integer(60_000, 100),
+  PLAINLOOP_MAX_TOOL_OUTPUT_CHARS: integer(16_000, 256),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: integer(3000, 0),
+  PLAINLOOP_API_BODY_LIMIT_BYTES: integer(1024 * 1024, 1024),
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: optionalText.pipe(z.url().optional()),
+});
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export function loadConfig(environment: Record<string, string | undefined> = process.env) {
+  const parsed = Environment.safeParse(environment);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
+  }
+  const env = parsed.data;
+  return deepFreeze({
+    redis: { url: env.REDIS_URL, prefix: env.PLAINLOOP_REDIS_PREFIX },
+    log: { level: env.PLAINLOOP_LOG_LEVEL },
+    worker: {
+      agentsPath: env.PLAINLOOP_AGENTS,
+      concurrency: env.PLAINLOOP_CONCURRENCY,
+      lockDurationMs: env.PLAINLOOP_LOCK_DURATION_MS,
+      stalledIntervalMs: env.PLAINLOOP_STALLED_INTERVAL_MS,
+      maxStalledCount: env.PLAINLOOP_MAX_STALLED_COUNT,
+      shutdownTimeoutMs: env.PLAINLOOP_SHUTDOWN_TIMEOUT_MS,
+    },
+    runs: {
+      retentionSeconds: env.PLAINLOOP_RUN_RETENTION_SECONDS,
+      modelTimeoutMs: env.PLAINLOOP_MODEL_TIMEOUT_MS,
+      maxToolOutputChars: env.PLAINLOOP_MAX_TOOL_OUTPUT_CHARS,
+    },
+    api: { host: env.HOST, port: env.PORT, bodyLimitBytes: env.PLAINLOOP_API_BODY_LIMIT_BYTES },
+    providers: {
+      openai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL },
+    },
+  });
+}
+
+export type PlainloopConfig = ReturnType<typeof loadConfig>;

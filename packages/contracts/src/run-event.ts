@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { FinishReason, ModelRef } from './language-model.ts';
+import { Tier } from './run-state.ts';
+import { RunStatus } from './run-status.ts';
+import { StructuredError } from './structured-error.ts';
+import { Usage } from './usage.ts';
+
+const eventBase = {
+  runId: z.string(),
+  tenantId: z.string(),
+  agent: z.string(),
+  /** Milliseconds since the epoch, taken by the process that emitted the event. */
+  at: z.number(),
+};
+const stepBase = { ...eventBase, step: z.int().min(0) };
+
+/**
+ * Every run event, named noun.verb. Each is appended to the run's own stream and to the global stream
+ * that the metrics process and the demo read. The names are a contract across processes.
+ */
+export const RunEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('run.queued'), ...eventBase }),
+  z.object({ type: z.literal('run.started'), ...eventBase, attempt: z.int() }),
+  z.object({ type: z.literal('run.resumed'), ...stepBase, attempt: z.int() }),
+  z.object({ type: z.literal('step.started'), ...stepBase, tier: Tier }),
+  z.object({
+    type: z.literal('llm.called'),
+    ...stepBase,
+    model: ModelRef,
+    callId: z.string(),
+    finishReason: FinishReason,
+    toolCalls: z.int().min(0),
+    usage: Usage,
+    costUsd: z.number(),
+    latencyMs: z.number(),
+  }),
+  z.object({
+    type: z.literal('llm.failed'),
+    ...stepBase,
+    model: ModelRef,
+    error: StructuredError,
+    latencyMs: z.number(),
+  }),
+  z.object({
+    type: z.literal('tool.called'),
+    ...stepBase,
+    tool: z.string(),
+    callId: z.string(),
+    latencyMs: z.number(),
+  }),
+  z.object({
+    type: z.literal('tool.failed'),
+    ...stepBase,
+    tool: z.string(),
+    callId: z.string(),
+    error: StructuredError,
+    latencyMs: z.number(),
+  }),
+  z.object({
+    type: z.literal('budget.exceeded'),
+    ...stepBase,
+    budget: z.enum(['run_cost_usd', 'run_tokens']),
+    limit: z.number(),
+    spent: z.number(),
+  }),
+  z.object({
+    type: z.literal('run.finished'),
+    ...eventBase,
+    status: RunStatus,
+    steps: z.int().min(0),
+    usage: Usage,
+    costUsd: z.number(),
+    durationMs: z.number(),
+    error: StructuredError.optional(),
+  }),
+]);
+export type RunEvent = z.infer<typeof RunEvent>;
+export type RunEventType = RunEvent['type'];
+/** An event as emitted, before the stream gives it an id. */
+export type RunEventOf<T extends RunEventType> = Extract<RunEvent, { type: T }>;

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+/** Tenant and agent names go into Redis keys and metric labels, so they are kept to a safe alphabet. */
+export const TenantId = z
+  .string()
+  .regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'a tenant id is 1-64 letters, digits, _ . or -');
+export const AgentName = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9_-]{0,63}$/,
+    'an agent name is 1-64 lower-case letters, digits, _ or -, starting with a letter',
+  );
+
+/** Limits a producer may set on one run. They can only tighten the agent's own limits, never loosen them. */
+export const RunLimits = z.strictObject({
+  maxIterations: z.int().min(1).max(100).optional(),
+  maxCostUsd: z.number().positive().max(10_000).optional(),
+  maxTokens: z.int().positive().max(100_000_000).optional(),
+});
+export type RunLimits = z.infer<typeof RunLimits>;
+
+/**
+ * What a producer sends to start a run (over HTTP, or as BullMQ job data). `input` is checked here only
+ * for presence; its shape is the agent's business (its zod input schema in the worker, its published
+ * JSON Schema in the API).
+ */
+export const RunRequest = z.strictObject({
+  agent: AgentName,
+  input: z.json(),
+  tenantId: TenantId.default('default'),
+  threadId: z.string().min(1).max(256).optional(),
+  idempotencyKey: z.string().min(1).max(256).optional(),
+  limits: RunLimits.optional(),
+  metadata: z.record(z.string().max(64), z.string().max(512)).optional(),
+});
+export type RunRequest = z.infer<typeof RunRequest>;
+export type RunRequestInput = z.input<typeof RunRequest>;

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { GenerateResult, ModelRef } from './language-model.ts';
+import { RunLimits } from './run-request.ts';
+import { RunStatus } from './run-status.ts';
+import { StructuredError } from './structured-error.ts';
+import { ToolResult } from './tool-call.ts';
+import { Usage } from './usage.ts';
+
+export const Tier = z.enum(['plan', 'execute']);
+export type Tier = z.infer<typeof Tier>;
+
+/**
+ * The work of the step in progress, checkpointed as it happens: the model's answer (with its cost)
+ * before any tool runs, then each tool result as it lands. A worker that resumes the step reads this and
+ * redoes only what is missing. `null` between steps.
+ */
+export const PendingStep = z.object({
+  tier: Tier,
+  model: ModelRef,
+  callId: z.string(),
+  result: GenerateResult,
+  costUsd: z.number().min(0),
+  latencyMs: z.number().min(0),
+  toolResults: z.record(z.string(), ToolResult),
+});
+export type PendingStep = z.infer<typeof PendingStep>;
+
+/**
+ * One run as stored in Redis. Every write is a compare-and-set on `version` (see the redis package's
+ * checkpoint script), so a worker that lost the run can never overwrite it.
+ */
+export const RunState = z.object({
+  runId: z.string(),
+  tenantId: z.string(),
+  agent: z.string(),
+  threadId: z.string().optional(),
+  input: z.json(),
+  metadata: z.record(z.string(), z.string()).optional(),
+  /** The limits the producer asked for; the worker combines them with the agent's own. */
+  limits: RunLimits.optional(),
+  /** Hash of the request, to tell a retried POST from a different request reusing an idempotency key. */
+  requestHash: z.string(),
+  version: z.int().min(0),
+  status: RunStatus,
+  /** Completed steps; also the index of the step in progress. */
+  step: z.int().min(0),
+  pending: PendingStep.nullable(),
+  usage: Usage,
+  costUsd: z.number().min(0),
+  llmCalls: z.int().min(0),
+  toolCalls: z.int().min(0),
+  /** How many times a worker has picked the run up; more than one means it was resumed. */
+  attempt: z.int().min(0),
+  output: z.json().optional(),
+  error: StructuredError.optional(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  startedAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+});
+export type RunState = z.infer<typeof RunState>;
+
+/**
+ * One model call in a run's cost ledger, keyed by `callId`. A replayed checkpoint writes the same id
+ * again and is ignored, so a call is never counted twice.
+ */
+export const ModelCallRecord = z.object({
+  callId: z.string(),
+  step: z.int().min(0),
+  model: ModelRef,
+  pricedAs: ModelRef,
+  finishReason: z.string(),
+  toolCalls: z.array(z.string()),
+  usage: Usage,
+  costUsd: z.number().min(0),
+  latencyMs: z.number().min(0),
+  at: z.number(),
+});
+export type ModelCallRecord = z.infer<typeof ModelCallRecord>;

@@ -1,0 +1,27 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * Who the connection is for decides how it behaves while Redis is away:
+ * - `worker`: BullMQ workers and the step machine. Commands wait for Redis to come back instead of
+ *   failing (`maxRetriesPerRequest: null`, which BullMQ requires for blocking connections): a worker
+ *   has nobody waiting on it and losing a checkpoint write to a 20-second Redis restart would be worse
+ *   than waiting it out.
+ * - `producer`: the API and producer clients. A caller is waiting on the other end, so commands fail
+ *   fast (one retry, no offline queue) and the API answers 503 instead of hanging.
+ */
+export type RedisRole = 'worker' | 'producer';
+
+export function redisOptionsFor(role: RedisRole): RedisOptions {
+  const common: RedisOptions = {
+    // Reconnect with a capped exponential delay, for ever: a Redis restart must not kill the fleet.
+    retryStrategy: (times) => Math.min(1000 * 2 ** Math.min(times, 5), 20_000),
+    connectTimeout: 10_000,
+    enableAutoPipelining: false,
+  };
+  if (role === 'worker') return { ...common, maxRetriesPerRequest: null, enableOfflineQueue: true };
+  return { ...common, maxRetriesPerRequest: 1, enableOfflineQueue: false };
+}
+
+export function createRedisClient(url: string, role: RedisRole, connectionName?: string): Redis {
+  return new Redis(url, { ...redisOptionsFor(role), ...(connectionName ? { connectionName } : {}) });
+}

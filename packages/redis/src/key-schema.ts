@@ -1,0 +1,34 @@
+/**
+ * Every Redis key plainloop writes, in one place. Keys of one run share the run id as a hash tag, so
+ * the checkpoint script can touch them atomically on Redis Cluster; keys that hold tenant data carry
+ * the tenant, so a lookup made with the caller's tenant cannot reach another tenant's run.
+ */
+export type RunKeys = {
+  state: string;
+  turns: string;
+  ledger: string;
+  events: string;
+};
+
+export type KeySchema = ReturnType<typeof createKeySchema>;
+
+export function createKeySchema(prefix: string) {
+  return {
+    prefix,
+    /** BullMQ's own prefix; the hash tag keeps each queue's keys in one cluster slot. */
+    queuePrefix: `{${prefix}}`,
+    run(tenantId: string, runId: string): RunKeys {
+      const base = `${prefix}:tenant:${tenantId}:run:{${runId}}`;
+      return { state: base, turns: `${base}:turns`, ledger: `${base}:ledger`, events: `${base}:events` };
+    },
+    /** Every run event of every tenant, trimmed; read by the metrics process and the demo. */
+    events: `${prefix}:events`,
+    /** Agent manifests published by workers, by agent name. */
+    agents: `${prefix}:agents`,
+  };
+}
+
+export const queueNames = {
+  runs: 'plainloop-runs',
+  webhooks: 'plainloop-webhooks',
+} as const;

@@ -1,0 +1,120 @@
+import type { ModelCallRecord, RunState } from '@plainloop/contracts';
+import { type TestRedis, useTestRedis } from '@plainloop/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RunFencedError } from './errors/run-fenced-error.ts';
+import { RunStore } from './run-store.ts';
+
+function newRun(runId: string): RunState {
+  return {
+    runId,
+    tenantId: 'acme',
+    agent: 'research',
+    input: { topic: 'queues' },
+    requestHash: 'h',
+    version: 0,
+    status: 'queued',
+    step: 0,
+    pending: null,
+    usage: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningTokens: 0 },
+    costUsd: 0,
+    llmCalls: 0,
+    toolCalls: 0,
+    attempt: 0,
+    createdAt: 1,
+    updatedAt: 1,
+  };
+}
+
+const call: ModelCallRecord = {
+  callId: 'run_1:0:a',
+  step: 0,
+  model: 'openai:gpt-4.1-mini',
+  pricedAs: 'openai:gpt-4.1-mini',
+  finishReason: 'tool_calls',
+  toolCalls: ['search'],
+  usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 10, reasoningTokens: 0 },
+  costUsd: 0.000056,
+  latencyMs: 12,
+  at: 2,
+};
+
+describe('RunStore', () => {
+  let redis: TestRedis;
+  let store: RunStore;
+  beforeEach(async () => {
+    redis = await useTestRedis();
+    store = new RunStore(redis.client, redis.keys);
+  });
+  afterEach(() => redis.close());
+
+  it('creates a run once and returns the stored one to a second creator', async () => {
+    const first = await store.create(newRun('run_1'));
+    const second = await store.create({ ...newRun('run_1'), input: { topic: 'other' } });
+    expect(first.created).toBe(true);
+    expect(second.created).toBe(false);
+    expect(second.state.input).toEqual({ topic: 'queues' });
+    expect(await store.load('acme', 'run_1')).toEqual(newRun('run_1'));
+  });
+
+  it('keeps runs of one tenant out of reach of another', async () => {
+    await store.create(newRun('run_1'));
+    expect(await store.load('other-tenant', 'run_1')).toBeUndefined();
+  });
+
+  it('advances the version on each checkpoint and appends turns and ledger entries atomically', async () => {
+    const { state } = await store.create(newRun('run_1'));
+    const running = await store.checkpoint(state, { ...state, status: 'running' });
+    expect(running.version).toBe(1);
+    const stepped = await store.checkpoint(
+      running,
+      { ...running, step: 1 },
+      {
+        appendTurns: [{ role: 'assistant', content: 'hi', toolCalls: [] }],
+        modelCall: call,
+      },
+    );
+    expect(stepped.version).toBe(2);
+    expect(await store.load('acme', 'run_1')).toEqual(stepped);
+    expect(await store.loadTurns('acme', 'run_1')).toEqual([{ role: 'assistant', content: 'hi', toolCalls: [] }]);
+    expect(await store.loadModelCalls('acme', 'run_1')).toEqual([call]);
+  });
+
+  it('refuses a write from a worker that read an older version (fencing)', async () => {
+    const { state } = await store.create(newRun('run_1'));
+    // Two workers read version 0; the second takes the run over first.
+    const takenOver = await store.checkpoint(state, { ...state, status: 'running', attempt: 2 });
+    const staleWrite = store.checkpoint(state, { ...state, status: 'running', step: 5 }, { modelCall: call });
+    await expect(staleWrite).rejects.toBeInstanceOf(RunFencedError);
+    await expect(staleWrite).rejects.toMatchObject({ expectedVersion: 0, currentVersion: 1 });
+    expect(await store.load('acme', 'run_1')).toEqual(takenOver);
+    expect(await store.loadModelCalls('acme', 'run_1')).toEqual([]);
+  });
+
+  it('never counts a replayed ledger entry twice', async () => {
+    const { state } = await store.create(newRun('run_1'));
+    const once = await store.checkpoint(state, state, { modelCall: call });
+    await store.checkpoint(once, once, { modelCall: { ...call, costUsd: 99 } });
+    expect(await store.loadModelCalls('acme', 'run_1')).toEqual([call]);
+  });
+
+  it('sets an expiry on every key of a finished run', async () => {
+    const { state } = await store.create(newRun('run_1'));
+    await store.checkpoint(
+      state,
+      { ...state, status: 'succeeded' },
+      { expireSeconds: 60, appendTurns: [{ role: 'user', content: 'x' }], modelCall: call },
+    );
+    const keys = redis.keys.run('acme', 'run_1');
+    for (const key of [keys.state, keys.turns, keys.ledger]) {
+      const ttl = await redis.client.ttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60);
+    }
+  });
+
+  it('reports a run that vanished as fenced, with no current version', async () => {
+    const { state } = await store.create(newRun('run_1'));
+    await redis.client.del(redis.keys.run('acme', 'run_1').state);
+    await expect(store.checkpoint(state, state)).rejects.toMatchObject({ currentVersion: undefined });
+  });
+});

@@ -1,0 +1,79 @@
+import { type Message, type ModelCallRecord, ModelCallRecord as ModelCallRecordSchema, RunState } from '@plainloop/contracts';
+import type { Redis } from 'ioredis';
+import { RunFencedError } from './errors/run-fenced-error.ts';
+import type { KeySchema } from './key-schema.ts';
+import { type ScriptedRedis, withPlainloopScripts } from './lua-scripts.ts';
+
+export type CheckpointOptions = {
+  /** Messages to append to the run's transcript in the same atomic write. */
+  appendTurns?: readonly Message[];
+  /** A model call to add to the cost ledger in the same atomic write. */
+  modelCall?: ModelCallRecord;
+  /** Keep the run's keys this long from now (set when the run finishes). */
+  expireSeconds?: number;
+};
+
+/**
+ * Typed access to runs in Redis. Reads parse with the contracts schema; every write goes through the
+ * checkpoint script, a compare-and-set on the run's version.
+ */
+export class RunStore {
+  readonly #redis: ScriptedRedis;
+  readonly #keys: KeySchema;
+
+  constructor(redis: Redis, keys: KeySchema) {
+    this.#redis = withPlainloopScripts(redis);
+    this.#keys = keys;
+  }
+
+  /** Creates the run unless it exists; either way returns the run as stored. */
+  async create(state: RunState): Promise<{ created: boolean; state: RunState }> {
+    const keys = this.#keys.run(state.tenantId, state.runId);
+    const [created, stored] = await this.#redis.plainloopCreateRun(keys.state, JSON.stringify(state));
+    return { created: created === 1, state: created === 1 ? state : RunState.parse(JSON.parse(stored)) };
+  }
+
+  async load(tenantId: string, runId: string): Promise<RunState | undefined> {
+    const stored = await this.#redis.hget(this.#keys.run(tenantId, runId).state, 'state');
+    return stored === null ? undefined : RunState.parse(JSON.parse(stored));
+  }
+
+  async loadTurns(tenantId: string, runId: string): Promise<Message[]> {
+    const stored = await this.#redis.lrange(this.#keys.run(tenantId, runId).turns, 0, -1);
+    return stored.map((entry) => JSON.parse(entry) as Message);
+  }
+
+  async loadModelCalls(tenantId: string, runId: string): Promise<ModelCallRecord[]> {
+    const stored = await this.#redis.hvals(this.#keys.run(tenantId, runId).ledger);
+    return stored
+      .map((entry) => ModelCallRecordSchema.parse(JSON.parse(entry)))
+      .sort((left, right) => left.at - right.at);
+  }
+
+  /**
+   * Writes `next` as version `previous.version + 1` if the stored run is still at `previous.version`.
+   * Throws `RunFencedError` otherwise. Returns the state as written.
+   */
+  async checkpoint(
+    previous: Pick<RunState, 'runId' | 'tenantId' | 'version'>,
+    next: Omit<RunState, 'version'>,
+    options: CheckpointOptions = {},
+  ): Promise<RunState> {
+    const written: RunState = { ...next, version: previous.version + 1 };
+    const keys = this.#keys.run(previous.tenantId, previous.runId);
+    const [outcome, currentVersion] = await this.#redis.plainloopCheckpointRun(
+      keys.state,
+      keys.turns,
+      keys.ledger,
+      keys.events,
+      String(previous.version),
+      JSON.stringify(written),
+      String(options.expireSeconds ?? 0),
+      options.modelCall?.callId ?? '',
+      options.modelCall ? JSON.stringify(options.modelCall) : '',
+      ...(options.appendTurns ?? []).map((message) => JSON.stringify(message)),
+    );
+    if (outcome !== 1) throw new RunFencedError(previous.runId, previous.version, currentVersion);
+    return written;
+  }
+}

@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { createKeySchema, createRedisClient, type KeySchema, type Redis, type RedisRole } from '@plainloop/redis';
+import { inject } from 'vitest';
+
+export type TestRedis = {
+  url: string;
+  /** A prefix no other test uses: every key and queue of the test lives under it. */
+  prefix: string;
+  keys: KeySchema;
+  client: Redis;
+  /** Another client to the same server, for a second worker or a producer. */
+  connect(role?: RedisRole): Redis;
+  /** Deletes the test's keys and closes every client it opened. */
+  close(): Promise<void>;
+};
+
+export function testRedisUrl(): string {
+  return inject('redisUrl');
+}
+
+export function uniquePrefix(): string {
+  return `test-${randomUUID().slice(0, 8)}`;
+}
+
+export async function useTestRedis(role: RedisRole = 'worker'): Promise<TestRedis> {
+  const url = testRedisUrl();
+  const prefix = uniquePrefix();
+  const clients: Redis[] = [];
+  const connect = (clientRole: RedisRole = role) => {
+    const client = createRedisClient(url, clientRole);
+    clients.push(client);
+    return client;
+  };
+  const client = connect();
+  await client.ping();
+  return {
+    url,
+    prefix,
+    keys: createKeySchema(prefix),
+    client,
+    connect,
+    async close() {
+      for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
+        let cursor = '0';
+        do {
+          const [next, found] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+          if (found.length > 0) await client.del(...found);
+          cursor = next;
+        } while (cursor !== '0');
+      }
+      await Promise.all(clients.map((each) => each.quit().catch(() => each.disconnect())));
+    },
+  };
+}
