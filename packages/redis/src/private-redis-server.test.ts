@@ -10,7 +10,11 @@ describe('startPrivateRedisServer', () => {
     expect(await client.ping()).toBe('PONG');
     client.disconnect();
     await server.stop();
-    const after = new Redis(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    const after = new Redis(server.url, {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
     after.on('error', () => {});
     await expect(after.connect()).rejects.toThrow();
     after.disconnect();

@@ -73,7 +73,9 @@ async function launch(binary: string, directory: string, port: number): Promise<
     }
     if (typeof ended === 'number') {
       if (/address already in use/i.test(output)) return 'port-taken';
-      throw new RedisUnavailableError(`redis-server exited with code ${ended}: ${output.trim().split('\n').pop()}`);
+      throw new RedisUnavailableError(
+        `redis-server exited with code ${ended}: ${output.trim().split('\n').pop()}`,
+      );
     }
     if (await answersPing(port)) return child;
   }

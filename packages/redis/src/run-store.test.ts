@@ -75,7 +75,9 @@ describe('RunStore', () => {
     );
     expect(stepped.version).toBe(2);
     expect(await store.load('acme', 'run_1')).toEqual(stepped);
-    expect(await store.loadTurns('acme', 'run_1')).toEqual([{ role: 'assistant', content: 'hi', toolCalls: [] }]);
+    expect(await store.loadTurns('acme', 'run_1')).toEqual([
+      { role: 'assistant', content: 'hi', toolCalls: [] },
+    ]);
     expect(await store.loadModelCalls('acme', 'run_1')).toEqual([call]);
   });
 

@@ -1,4 +1,9 @@
-import { type Message, type ModelCallRecord, ModelCallRecord as ModelCallRecordSchema, RunState } from '@plainloop/contracts';
+import {
+  type Message,
+  type ModelCallRecord,
+  ModelCallRecord as ModelCallRecordSchema,
+  RunState,
+} from '@plainloop/contracts';
 import type { Redis } from 'ioredis';
 import { RunFencedError } from './errors/run-fenced-error.ts';
 import type { KeySchema } from './key-schema.ts';

@@ -41,13 +41,27 @@ export class RunEventStream {
   /** Reads the run's own events after `afterId` (exclusive), oldest first. */
   async readRun(tenantId: string, runId: string, afterId = '-', count = 1_000): Promise<StoredRunEvent[]> {
     const start = afterId === '-' ? '-' : `(${afterId}`;
-    const entries = await this.#redis.xrange(this.#keys.run(tenantId, runId).events, start, '+', 'COUNT', count);
+    const entries = await this.#redis.xrange(
+      this.#keys.run(tenantId, runId).events,
+      start,
+      '+',
+      'COUNT',
+      count,
+    );
     return entries.map(([id, fields]) => parseEntry(id, fields));
   }
 
   /** Waits up to `blockMs` for global events after `afterId` (`$` for only new ones). */
   async readGlobal(afterId: string, blockMs: number, count = 500): Promise<StoredRunEvent[]> {
-    const reply = await this.#redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.#keys.events, afterId);
+    const reply = await this.#redis.xread(
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      this.#keys.events,
+      afterId,
+    );
     const entries = reply?.[0]?.[1] ?? [];
     return entries.map(([id, fields]) => parseEntry(id, fields));
   }

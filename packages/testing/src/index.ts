@@ -1,1 +1,2 @@
+export * from './fake-openai-server.ts';
 export * from './test-redis.ts';

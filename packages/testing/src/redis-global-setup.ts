@@ -1,11 +1,6 @@
 import { type PrivateRedisServer, startPrivateRedisServer } from '@plainloop/redis';
 import type { TestProject } from 'vitest/node';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-  }
-}
+import type {} from './test-redis.ts';
 
 /**
  * Vitest global setup: one real redis-server per test run (a private one on a free port unless

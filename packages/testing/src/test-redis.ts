@@ -1,6 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { createKeySchema, createRedisClient, type KeySchema, type Redis, type RedisRole } from '@plainloop/redis';
+import {
+  createKeySchema,
+  createRedisClient,
+  type KeySchema,
+  type Redis,
+  type RedisRole,
+} from '@plainloop/redis';
 import { inject } from 'vitest';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The redis-server of this test run, from the global setup. */
+    redisUrl: string;
+  }
+}
 
 export type TestRedis = {
   url: string;

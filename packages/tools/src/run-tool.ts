@@ -1,0 +1,79 @@
+import { PlainloopError, type StructuredError, type ToolResult } from '@plainloop/contracts';
+import type { Tool, ToolContext } from './define-tool.ts';
+
+const maxErrorMessageChars = 1_000;
+
+export type RunToolOptions = Omit<ToolContext, 'signal'> & {
+  /** The run's signal (cancellation, shutdown); the tool also gets its own timeout on top. */
+  signal: AbortSignal;
+  /** Outputs longer than this, as JSON, reach the model cut to this length with a note. */
+  maxOutputChars: number;
+};
+
+/**
+ * Runs one validated tool call under its timeout and turns every way it can end into a `ToolResult`:
+ * thrown errors and timeouts become `{code, message, retryable}`, outputs are checked against the
+ * tool's output schema, made plain JSON and bounded in size. It never throws.
+ */
+export async function runTool(tool: Tool, input: unknown, options: RunToolOptions): Promise<ToolResult> {
+  const { signal: runSignal, maxOutputChars, ...context } = options;
+  const controller = new AbortController();
+  const abort = () => controller.abort(runSignal.reason);
+  if (runSignal.aborted) return failure('aborted', 'the run was stopped before the tool ran', true);
+  runSignal.addEventListener('abort', abort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), tool.timeoutMs);
+  });
+  try {
+    const running = Promise.resolve().then(() => tool.run(input, { ...context, signal: controller.signal }));
+    const outcome = await Promise.race([running.then((output) => ({ output })), timedOut]);
+    if (outcome === 'timeout') {
+      controller.abort(new Error('tool timeout'));
+      running.catch(() => {});
+      return failure('tool_timeout', `${tool.name} did not finish within ${tool.timeoutMs} ms`, true);
+    }
+    return normaliseOutput(tool, outcome.output, maxOutputChars);
+  } catch (error) {
+    if (runSignal.aborted) return failure('aborted', 'the run was stopped while the tool ran', true);
+    return failure(...describeThrown(error));
+  } finally {
+    clearTimeout(timer);
+    runSignal.removeEventListener('abort', abort);
+  }
+}
+
+function normaliseOutput(tool: Tool, output: unknown, maxOutputChars: number): ToolResult {
+  if (tool.output) {
+    const checked = tool.output.safeParse(output);
+    if (!checked.success) {
+      return failure('invalid_output', `${tool.name} returned output that does not fit its schema`, false);
+    }
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(output ?? null);
+  } catch {
+    return failure('invalid_output', `${tool.name} returned output that cannot be written as JSON`, false);
+  }
+  if (json.length <= maxOutputChars) return { ok: true, output: JSON.parse(json) };
+  return {
+    ok: true,
+    output: `${json.slice(0, maxOutputChars)}… [truncated: ${maxOutputChars} of ${json.length} characters shown]`,
+  };
+}
+
+function describeThrown(error: unknown): [code: string, message: string, retryable: boolean] {
+  if (error instanceof PlainloopError) return [error.code, bounded(error.message), error.retryable];
+  const message = error instanceof Error ? error.message : String(error);
+  return ['tool_error', bounded(message), false];
+}
+
+function bounded(message: string): string {
+  return message.length <= maxErrorMessageChars ? message : `${message.slice(0, maxErrorMessageChars)}…`;
+}
+
+function failure(code: string, message: string, retryable: boolean): ToolResult {
+  const error: StructuredError = { code, message, retryable };
+  return { ok: false, error };
+}
