@@ -6,26 +6,28 @@ type ChatTool = OpenAI.Chat.Completions.ChatCompletionTool;
 
 /** Provider-neutral messages to Chat Completions messages; tool calls keep their ids for the round trip. */
 export function toChatMessages(messages: readonly Message[]): ChatMessage[] {
-  return messages.map((message): ChatMessage => {
-    switch (message.role) {
-      case 'system':
-      case 'user':
-        return { role: message.role, content: message.content };
-      case 'assistant':
-        if (message.toolCalls.length === 0) return { role: 'assistant', content: message.content };
-        return {
-          role: 'assistant',
-          content: message.content === '' ? null : message.content,
-          tool_calls: message.toolCalls.map((call) => ({
-            id: call.id,
-            type: 'function',
-            function: { name: call.name, arguments: call.argumentsJson },
-          })),
-        };
-      case 'tool':
-        return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
-    }
-  });
+  return messages.map(toChatMessage);
+}
+
+function toChatMessage(message: Message): ChatMessage {
+  switch (message.role) {
+    case 'system':
+    case 'user':
+      return { role: message.role, content: message.content };
+    case 'assistant':
+      if (message.toolCalls.length === 0) return { role: 'assistant', content: message.content };
+      return {
+        role: 'assistant',
+        content: message.content === '' ? null : message.content,
+        tool_calls: message.toolCalls.map((call) => ({
+          id: call.id,
+          type: 'function',
+          function: { name: call.name, arguments: call.argumentsJson },
+        })),
+      };
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+  }
 }
 
 export function toChatTools(tools: readonly ToolForModel[]): ChatTool[] {

@@ -1,0 +1,95 @@
+import type { Message, PendingStep, RunState } from '@plainloop/contracts';
+import { runTool, type ValidatedToolCall, validateToolCall } from '@plainloop/tools';
+import type { BoundAgent } from './bind-models.ts';
+import { checkFinalAnswer } from './final-answer.ts';
+import { finishRun } from './finish-run.ts';
+import type { RunSession } from './run-session.ts';
+import { assistantMessageOf, toolMessageOf } from './transcript.ts';
+
+function pendingOf(state: RunState): PendingStep {
+  if (state.pending === null) throw new Error('act phase without a checkpointed model answer');
+  return state.pending;
+}
+
+async function runCall(
+  session: RunSession,
+  validated: Extract<ValidatedToolCall, { ok: true }>,
+): Promise<void> {
+  const { call, tool, input } = validated;
+  const { runId, step } = session.state;
+  const started = performance.now();
+  const result = await runTool(tool, input, {
+    runId,
+    step,
+    callId: call.id,
+    idempotencyKey: `${runId}:${step}:${call.id}`,
+    logger: session.logger.child({ tool: call.name, callId: call.id }),
+    signal: session.signal,
+    maxOutputChars: session.environment.settings.maxToolOutputChars,
+  });
+  const latencyMs = performance.now() - started;
+  // A call cut short by a stop (cancel, forced shutdown) is not a result: the resumed step runs it again.
+  if (session.signal.aborted) return;
+  await session.update((current) => {
+    const pending = pendingOf(current);
+    return {
+      ...current,
+      toolCalls: current.toolCalls + 1,
+      pending: { ...pending, toolResults: { ...pending.toolResults, [call.id]: result } },
+    };
+  });
+  if (result.ok) {
+    await session.emit({ type: 'tool.called', step, tool: call.name, callId: call.id, latencyMs });
+  } else {
+    await session.emit({
+      type: 'tool.failed',
+      step,
+      tool: call.name,
+      callId: call.id,
+      error: result.error,
+      latencyMs,
+    });
+  }
+}
+
+/**
+ * The act and commit phases. Tool calls the checkpoint has no result for run in parallel, each result
+ * checkpointed as it lands; then the step's turns are appended to the transcript and the step advances
+ * in one write. An answer without tool calls is checked against the output schema: it finishes the run,
+ * or goes back to the model with what to repair.
+ */
+export async function actStep(session: RunSession, bound: BoundAgent): Promise<void> {
+  const pending = pendingOf(session.state);
+  const calls = pending.result.toolCalls;
+  const assistant = assistantMessageOf(pending.result);
+
+  if (calls.length === 0) {
+    const answer = checkFinalAnswer(pending.result.text, bound.agent.output);
+    if (answer.ok) {
+      await finishRun(session, { status: 'succeeded', output: answer.output, appendTurns: [assistant] });
+      return;
+    }
+    const repair: Message = { role: 'user', content: answer.repair };
+    await session.update((current) => ({ ...current, step: current.step + 1, pending: null }), {
+      appendTurns: [assistant, repair],
+    });
+    return;
+  }
+
+  const unfinished = calls
+    .filter((call) => !(call.id in pending.toolResults))
+    .map((call) => validateToolCall(bound.agent.tools, call))
+    .filter((validated) => validated.ok);
+  await Promise.all(unfinished.map((validated) => runCall(session, validated)));
+
+  const results = pendingOf(session.state).toolResults;
+  const toolMessages: Message[] = [];
+  for (const call of calls) {
+    const result = results[call.id];
+    if (result === undefined) return; // stopped mid-phase; the loop releases the run
+    toolMessages.push(toolMessageOf(call, result));
+  }
+  await session.update((current) => ({ ...current, step: current.step + 1, pending: null }), {
+    appendTurns: [assistant, ...toolMessages],
+  });
+}

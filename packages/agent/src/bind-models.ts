@@ -1,0 +1,51 @@
+import { type LanguageModel, modelRefOf, type Tier } from '@plainloop/contracts';
+import { type ModelCatalog, priceOf } from '@plainloop/llm';
+import type { Agent } from './define-agent.ts';
+import { AgentDefinitionError } from './errors/agent-definition-error.ts';
+
+/** An agent with its model chains resolved for this process. */
+export type BoundAgent = {
+  agent: Agent;
+  models: Record<Tier, readonly LanguageModel[]>;
+};
+
+export type BindingNotes = {
+  /** Models left out of a chain because their provider is not configured here, with the reason. */
+  skipped: string[];
+  /** Models the price table does not know: their calls are counted at $0. */
+  unpriced: string[];
+};
+
+/**
+ * Resolves an agent's chains. A model whose provider is not configured in this process (no key) is
+ * left out and reported, so the next model in the chain serves; a tier with no model left is an error
+ * that stops the worker at start-up, not a run at 3am.
+ */
+export function bindModels(agent: Agent, catalog: ModelCatalog): { bound: BoundAgent; notes: BindingNotes } {
+  const notes: BindingNotes = { skipped: [], unpriced: [] };
+  const resolveChain = (tier: Tier): LanguageModel[] => {
+    const chain: LanguageModel[] = [];
+    for (const choice of agent.models[tier]) {
+      const resolution = catalog.resolve(choice);
+      if (!resolution.ok) {
+        notes.skipped.push(resolution.reason);
+        continue;
+      }
+      chain.push(resolution.model);
+      const priced = resolution.model.pricedAs ?? modelRefOf(resolution.model);
+      if (resolution.model.provider !== 'scripted' || resolution.model.pricedAs) {
+        if (!priceOf(priced) && !notes.unpriced.includes(priced)) notes.unpriced.push(priced);
+      }
+    }
+    if (chain.length === 0) {
+      throw new AgentDefinitionError(
+        `agent ${agent.name}: no usable model for the ${tier} tier (${notes.skipped.join('; ')})`,
+      );
+    }
+    return chain;
+  };
+  return {
+    bound: { agent, models: { plan: resolveChain('plan'), execute: resolveChain('execute') } },
+    notes,
+  };
+}

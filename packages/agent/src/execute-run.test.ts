@@ -1,0 +1,360 @@
+import type { LanguageModel, RunEvent, RunJobData, RunRequestInput } from '@plainloop/contracts';
+import { RunRequest } from '@plainloop/contracts';
+import {
+  createModelCatalog,
+  LanguageModelError,
+  type ScriptContext,
+  type ScriptedReply,
+  scriptedModel,
+} from '@plainloop/llm';
+import { RunStore } from '@plainloop/redis';
+import { createLogger, RunEventStream } from '@plainloop/telemetry';
+import { type TestRedis, useTestRedis } from '@plainloop/testing';
+import { defineTool, ToolError } from '@plainloop/tools';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { type BoundAgent, bindModels } from './bind-models.ts';
+import { type Agent, defineAgent } from './define-agent.ts';
+import { executeRun } from './execute-run.ts';
+import { runIdFor } from './run-identity.ts';
+import type { RunEnvironment } from './run-session.ts';
+
+const search = defineTool({
+  name: 'search',
+  description: 'Search the web',
+  input: z.object({ query: z.string().min(1) }),
+  run: ({ query }) => [`${query}: result one`, `${query}: result two`],
+});
+const summarize = defineTool({
+  name: 'summarize',
+  description: 'Summarize texts',
+  input: z.object({ texts: z.array(z.string()) }),
+  run: ({ texts }) => {
+    if (texts.length === 0) throw new ToolError({ code: 'nothing_to_summarize', message: 'no texts given' });
+    return `${texts.length} texts about ${texts[0]?.split(':')[0]}`;
+  },
+});
+
+/** A scripted model that counts its calls, so a test can prove a call was not made twice. */
+function countingModel(script: (context: ScriptContext) => ScriptedReply) {
+  const counter = { calls: 0 };
+  const model = scriptedModel({
+    name: 'test',
+    pricedAs: 'openai:gpt-4.1-mini',
+    script: (context) => {
+      counter.calls += 1;
+      return script(context);
+    },
+  });
+  return { model, counter };
+}
+
+const researchScript = ({ turn, input, lastToolResults }: ScriptContext): ScriptedReply => {
+  if (turn === 0)
+    return { toolCalls: [{ name: 'search', arguments: { query: (input as { topic: string }).topic } }] };
+  if (turn === 1)
+    return { toolCalls: [{ name: 'summarize', arguments: { texts: lastToolResults.get('search') } }] };
+  return { text: JSON.stringify({ summary: lastToolResults.get('summarize') }) };
+};
+
+function researchAgent(model: LanguageModel, limits = {}): Agent {
+  return defineAgent({
+    name: 'research',
+    instructions: 'Research the topic.',
+    input: z.object({ topic: z.string() }),
+    output: z.object({ summary: z.string() }),
+    tools: [search, summarize],
+    models: { plan: [model], execute: [model] },
+    limits,
+  });
+}
+
+describe('executeRun', () => {
+  let redis: TestRedis;
+  let environment: RunEnvironment;
+  let events: RunEventStream;
+  const noStop = new AbortController().signal;
+
+  beforeEach(async () => {
+    redis = await useTestRedis();
+    events = new RunEventStream(redis.client, redis.keys);
+    environment = {
+      store: new RunStore(redis.client, redis.keys),
+      events,
+      logger: createLogger({ service: 'test', level: 'silent' }),
+      now: Date.now,
+      settings: { modelTimeoutMs: 5_000, maxToolOutputChars: 4_000, retentionSeconds: 600 },
+    };
+  });
+  afterEach(() => redis.close());
+
+  function job(request: RunRequestInput): RunJobData {
+    const parsed = RunRequest.parse(request);
+    return { runId: runIdFor(parsed), request: parsed };
+  }
+
+  function agentsOf(...agents: Agent[]): Map<string, BoundAgent> {
+    const catalog = createModelCatalog({ openai: {} });
+    return new Map(agents.map((agent) => [agent.name, bindModels(agent, catalog).bound]));
+  }
+
+  async function eventsOf(runId: string): Promise<RunEvent[]> {
+    return (await events.readRun('default', runId)).map((entry) => entry.event);
+  }
+
+  const run = (agents: Map<string, BoundAgent>, runJob: RunJobData, shouldRelease = () => false) =>
+    executeRun({ environment, agents, job: runJob, signal: noStop, shouldRelease });
+
+  it('runs a multi-step run to a validated output, checkpointing every step', async () => {
+    const { model, counter } = countingModel(researchScript);
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    const outcome = await run(agentsOf(researchAgent(model)), runJob);
+
+    expect(outcome.kind).toBe('finished');
+    const state = await environment.store.load('default', runJob.runId);
+    expect(state).toMatchObject({
+      status: 'succeeded',
+      output: { summary: '2 texts about redis' },
+      step: 3,
+      llmCalls: 3,
+      toolCalls: 2,
+      attempt: 1,
+      pending: null,
+    });
+    expect(counter.calls).toBe(3);
+    expect(state?.costUsd).toBeGreaterThan(0);
+    const turns = await environment.store.loadTurns('default', runJob.runId);
+    expect(turns.map((turn) => turn.role)).toEqual(['assistant', 'tool', 'assistant', 'tool', 'assistant']);
+    const calls = await environment.store.loadModelCalls('default', runJob.runId);
+    expect(calls.map((call) => call.step)).toEqual([0, 1, 2]);
+    expect(calls.reduce((sum, call) => sum + call.costUsd, 0)).toBeCloseTo(state?.costUsd ?? -1, 12);
+    expect((await eventsOf(runJob.runId)).map((event) => event.type)).toEqual([
+      'run.started',
+      'step.started',
+      'llm.called',
+      'tool.called',
+      'step.started',
+      'llm.called',
+      'tool.called',
+      'step.started',
+      'llm.called',
+      'run.finished',
+    ]);
+  });
+
+  it('feeds invalid tool arguments back to the model as a structured error, and plans again', async () => {
+    const { model } = countingModel(({ turn, messages }) => {
+      if (turn === 0) return { toolCalls: [{ name: 'search', arguments: { query: 42 } }] };
+      if (turn === 1) {
+        const error = messages.at(-1);
+        return { toolCalls: [{ name: 'search', arguments: { query: `fixed after ${error?.content}` } }] };
+      }
+      return { text: JSON.stringify({ summary: 'done' }) };
+    });
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    await run(agentsOf(researchAgent(model)), runJob);
+
+    const state = await environment.store.load('default', runJob.runId);
+    expect(state?.status).toBe('succeeded');
+    const turns = await environment.store.loadTurns('default', runJob.runId);
+    const errorTurn = turns[1];
+    expect(errorTurn).toMatchObject({ role: 'tool', toolName: 'search', isError: true });
+    expect(JSON.parse(errorTurn?.role === 'tool' ? errorTurn.content : '{}')).toEqual({
+      error: { code: 'invalid_arguments', message: expect.stringContaining('query: '), retryable: false },
+    });
+    const recorded = await eventsOf(runJob.runId);
+    expect(recorded.find((event) => event.type === 'tool.failed')).toMatchObject({
+      error: { code: 'invalid_arguments' },
+    });
+    const tiers = recorded.flatMap((event) => (event.type === 'step.started' ? [event.tier] : []));
+    expect(tiers).toEqual(['plan', 'plan', 'execute']);
+  });
+
+  it('turns a tool that throws into {code, message, retryable} for the model, and goes on', async () => {
+    const { model } = countingModel(({ turn }) =>
+      turn === 0
+        ? { toolCalls: [{ name: 'summarize', arguments: { texts: [] } }] }
+        : { text: '{"summary":"none"}' },
+    );
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    await run(agentsOf(researchAgent(model)), runJob);
+    const turns = await environment.store.loadTurns('default', runJob.runId);
+    expect(turns[1]).toMatchObject({
+      isError: true,
+      content: JSON.stringify({
+        error: { code: 'nothing_to_summarize', message: 'no texts given', retryable: false },
+      }),
+    });
+    expect((await environment.store.load('default', runJob.runId))?.status).toBe('succeeded');
+  });
+
+  it('asks the model to repair a final answer that does not fit the output schema', async () => {
+    const { model } = countingModel(({ turn }) =>
+      turn === 0 ? { text: 'here you go: 42' } : { text: '{"summary":"fixed"}' },
+    );
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    await run(agentsOf(researchAgent(model)), runJob);
+    const state = await environment.store.load('default', runJob.runId);
+    expect(state).toMatchObject({ status: 'succeeded', output: { summary: 'fixed' }, step: 2 });
+    const turns = await environment.store.loadTurns('default', runJob.runId);
+    expect(turns[1]).toMatchObject({ role: 'user', content: expect.stringContaining('not JSON') });
+  });
+
+  it('ends a run that never answers with max_iterations, by name', async () => {
+    const { model, counter } = countingModel(() => ({
+      toolCalls: [{ name: 'search', arguments: { query: 'again' } }],
+    }));
+    const runJob = job({ agent: 'research', input: { topic: 'redis' }, limits: { maxIterations: 3 } });
+    await run(agentsOf(researchAgent(model, { maxIterations: 5 })), runJob);
+    const state = await environment.store.load('default', runJob.runId);
+    expect(state).toMatchObject({ status: 'max_iterations', step: 3, error: { code: 'max_iterations' } });
+    expect(counter.calls).toBe(3);
+    expect((await eventsOf(runJob.runId)).at(-1)).toMatchObject({
+      type: 'run.finished',
+      status: 'max_iterations',
+    });
+  });
+
+  it('stops before the next call once the run has spent its budget', async () => {
+    const { model, counter } = countingModel(() => ({
+      toolCalls: [{ name: 'search', arguments: { query: 'again' } }],
+    }));
+    const runJob = job({ agent: 'research', input: { topic: 'redis' }, limits: { maxCostUsd: 0.000001 } });
+    await run(agentsOf(researchAgent(model)), runJob);
+    const state = await environment.store.load('default', runJob.runId);
+    expect(state).toMatchObject({ status: 'budget_exceeded', error: { code: 'budget_exceeded' } });
+    expect(counter.calls).toBe(1);
+    expect(await eventsOf(runJob.runId)).toContainEqual(
+      expect.objectContaining({ type: 'budget.exceeded', budget: 'run_cost_usd', limit: 0.000001 }),
+    );
+  });
+
+  it('fails a run whose input does not fit the agent, before any model call', async () => {
+    const { model, counter } = countingModel(researchScript);
+    const runJob = job({ agent: 'research', input: { subject: 'redis' } });
+    await run(agentsOf(researchAgent(model)), runJob);
+    expect(await environment.store.load('default', runJob.runId)).toMatchObject({
+      status: 'failed',
+      error: { code: 'invalid_input', message: expect.stringContaining('topic') },
+    });
+    expect(counter.calls).toBe(0);
+  });
+
+  it('fails a run for an agent this worker does not have, by name', async () => {
+    const runJob = job({ agent: 'nobody', input: {} });
+    await run(agentsOf(), runJob);
+    expect(await environment.store.load('default', runJob.runId)).toMatchObject({
+      status: 'failed',
+      error: { code: 'unknown_agent' },
+    });
+  });
+
+  it('ends in a structured failure when the model call fails, never a stack trace', async () => {
+    const failing: LanguageModel = {
+      provider: 'scripted',
+      modelId: 'down',
+      doGenerate: async () => {
+        throw new LanguageModelError({
+          kind: 'auth',
+          message: '401: bad key',
+          model: 'scripted:down',
+          status: 401,
+        });
+      },
+    };
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    await run(agentsOf(researchAgent(failing)), runJob);
+    const state = await environment.store.load('default', runJob.runId);
+    expect(state?.status).toBe('failed');
+    expect(state?.error).toEqual({ code: 'llm_auth', message: '401: bad key', retryable: false });
+    expect(await eventsOf(runJob.runId)).toContainEqual(expect.objectContaining({ type: 'llm.failed' }));
+  });
+
+  it('resumes a released run from its checkpoint without calling the model again', async () => {
+    const { model, counter } = countingModel(researchScript);
+    const agents = agentsOf(researchAgent(model));
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    let decided = false;
+    const first = await run(agents, runJob, () => {
+      const release = decided;
+      decided = true;
+      return release;
+    });
+    expect(first.kind).toBe('released');
+    expect(first.kind === 'released' && first.state.pending?.result.toolCalls[0]?.name).toBe('search');
+    expect(counter.calls).toBe(1);
+
+    const second = await run(agents, runJob);
+    expect(second.kind).toBe('finished');
+    expect(counter.calls).toBe(3); // steps 1 and 2 only: step 0's answer came from the checkpoint
+    const state = await environment.store.load('default', runJob.runId);
+    expect(state).toMatchObject({ status: 'succeeded', attempt: 2, llmCalls: 3 });
+    expect(await environment.store.loadModelCalls('default', runJob.runId)).toHaveLength(3);
+    expect((await eventsOf(runJob.runId)).map((event) => event.type)).toContain('run.resumed');
+  });
+
+  it('fences out a stale worker: its write after another worker took the run over is refused', async () => {
+    // Worker A gets stuck inside its first tool call (a long GC pause, a network partition).
+    let toolStarted: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      toolStarted = resolve;
+    });
+    let unblock: () => void = () => {};
+    const blocked = new Promise<void>((resolve) => {
+      unblock = resolve;
+    });
+    let toolRuns = 0;
+    const stuckOnce = defineTool({
+      name: 'search',
+      description: 'Search; the first call hangs until released',
+      input: z.object({ query: z.string() }),
+      run: async () => {
+        toolRuns += 1;
+        if (toolRuns === 1) {
+          toolStarted();
+          await blocked;
+        }
+        return ['found'];
+      },
+    });
+    const { model } = countingModel(({ turn }) =>
+      turn === 0 ? { toolCalls: [{ name: 'search', arguments: { query: 'x' } }] } : { text: 'final' },
+    );
+    const agents = agentsOf(
+      defineAgent({
+        name: 'research',
+        instructions: 'Research.',
+        input: z.object({ topic: z.string() }),
+        tools: [stuckOnce],
+        models: { plan: [model], execute: [model] },
+      }),
+    );
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+
+    const stale = run(agents, runJob);
+    await started;
+    // Worker B gets the stalled job from BullMQ, takes the run over and finishes it.
+    const takeover = await run(agents, runJob);
+    expect(takeover.kind).toBe('finished');
+    const finished = await environment.store.load('default', runJob.runId);
+    expect(finished).toMatchObject({ status: 'succeeded', output: 'final', attempt: 2 });
+
+    // Worker A wakes up and tries to checkpoint its tool result on the version it read.
+    unblock();
+    expect(await stale).toMatchObject({
+      kind: 'fenced',
+      reason: expect.stringContaining('another worker owns it'),
+    });
+    expect(await environment.store.load('default', runJob.runId)).toEqual(finished);
+  });
+
+  it('does nothing for a run that already finished (a redelivered job)', async () => {
+    const { model, counter } = countingModel(researchScript);
+    const agents = agentsOf(researchAgent(model));
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    await run(agents, runJob);
+    const again = await run(agents, runJob);
+    expect(again).toMatchObject({ kind: 'finished', state: { status: 'succeeded' } });
+    expect(counter.calls).toBe(3);
+  });
+});

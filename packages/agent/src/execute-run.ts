@@ -1,0 +1,106 @@
+import { isTerminalStatus, type RunJobData, type RunState } from '@plainloop/contracts';
+import { RunFencedError } from '@plainloop/redis';
+import { actStep } from './act-step.ts';
+import type { BoundAgent } from './bind-models.ts';
+import { decideStep } from './decide-step.ts';
+import { finishRun } from './finish-run.ts';
+import { newRunState } from './run-identity.ts';
+import { checkLimits, effectiveLimits } from './run-limits.ts';
+import { type RunEnvironment, RunSession } from './run-session.ts';
+
+export type ExecuteRunOptions = {
+  environment: RunEnvironment;
+  agents: ReadonlyMap<string, BoundAgent>;
+  job: RunJobData;
+  /** Aborts in-flight model and tool calls: cancellation, or a shutdown that ran out of time. */
+  signal: AbortSignal;
+  /** Asked between phases; true means stop at this checkpoint and give the run back (graceful shutdown). */
+  shouldRelease: () => boolean;
+};
+
+export type RunOutcome =
+  /** The run ended (now, or before this worker got it). */
+  | { kind: 'finished'; state: RunState }
+  /** Stopped at a checkpoint on request; the run goes back to the queue and resumes from there. */
+  | { kind: 'released'; state: RunState }
+  /** Another worker took the run over; this one must drop it without writing anything more. */
+  | { kind: 'fenced'; reason: string };
+
+/**
+ * Runs a run from wherever its last checkpoint left it until it finishes or is released. Each
+ * iteration of the loop is one phase of the step machine: admit (limits), decide (model call,
+ * checkpointed), then act and commit (tools, each result checkpointed, then the step's turns).
+ */
+export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
+  const { environment, job, signal } = options;
+  const { state: stored } = await environment.store.create(
+    newRunState(job.runId, job.request, environment.now()),
+  );
+  if (isTerminalStatus(stored.status)) return { kind: 'finished', state: stored };
+  try {
+    const turns = await environment.store.loadTurns(stored.tenantId, stored.runId);
+    const session = new RunSession(environment, stored, turns, signal);
+    // Taking the run bumps its version: a worker still holding an older copy is fenced out from here on.
+    const taken = await session.update((current) => ({
+      ...current,
+      status: 'running',
+      attempt: current.attempt + 1,
+      startedAt: current.startedAt ?? environment.now(),
+    }));
+    if (taken.attempt === 1) await session.emit({ type: 'run.started', attempt: taken.attempt });
+    else await session.emit({ type: 'run.resumed', step: taken.step, attempt: taken.attempt });
+
+    const bound = options.agents.get(taken.agent);
+    if (bound === undefined) {
+      const message = `this worker has no agent named ${taken.agent}`;
+      await finishRun(session, {
+        status: 'failed',
+        error: { code: 'unknown_agent', message, retryable: false },
+      });
+      return { kind: 'finished', state: session.state };
+    }
+    if (taken.step === 0 && taken.pending === null) {
+      const input = bound.agent.input.safeParse(taken.input);
+      if (!input.success) {
+        const issues = input.error.issues.map(
+          (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+        );
+        const error = {
+          code: 'invalid_input',
+          message: `the input does not fit agent ${taken.agent}: ${issues.join('; ')}`,
+          retryable: false,
+        };
+        await finishRun(session, { status: 'failed', error });
+        return { kind: 'finished', state: session.state };
+      }
+    }
+    return await runSteps(session, bound, options);
+  } catch (error) {
+    if (error instanceof RunFencedError) return { kind: 'fenced', reason: error.message };
+    throw error;
+  }
+}
+
+async function runSteps(
+  session: RunSession,
+  bound: BoundAgent,
+  options: ExecuteRunOptions,
+): Promise<RunOutcome> {
+  const limits = effectiveLimits(bound.agent.limits, session.state.limits);
+  while (!isTerminalStatus(session.state.status)) {
+    if (options.shouldRelease() || options.signal.aborted) return { kind: 'released', state: session.state };
+    if (session.state.pending !== null) {
+      await actStep(session, bound);
+      continue;
+    }
+    const stop = checkLimits(session.state, limits);
+    if (stop) {
+      if (stop.budget)
+        await session.emit({ type: 'budget.exceeded', step: session.state.step, ...stop.budget });
+      await finishRun(session, { status: stop.status, error: stop.error });
+      break;
+    }
+    await decideStep(session, bound);
+  }
+  return { kind: 'finished', state: session.state };
+}

@@ -1,0 +1,47 @@
+import type { Message, RunState, RunStatus, StructuredError } from '@plainloop/contracts';
+import type { RunSession } from './run-session.ts';
+
+export type Finish = {
+  status: Exclude<RunStatus, 'queued' | 'running' | 'waiting'>;
+  output?: unknown;
+  error?: StructuredError;
+  /** The last step's turns, when finishing also completes a step. */
+  appendTurns?: readonly Message[];
+};
+
+/** Ends the run in a named status, keeps its keys for the retention period, and says so in an event. */
+export async function finishRun(session: RunSession, finish: Finish): Promise<RunState> {
+  const now = session.environment.now();
+  const completesStep = finish.appendTurns !== undefined;
+  const state = await session.update(
+    (current) => ({
+      ...current,
+      status: finish.status,
+      step: completesStep ? current.step + 1 : current.step,
+      pending: null,
+      ...(finish.output === undefined ? {} : { output: finish.output as RunState['output'] }),
+      ...(finish.error === undefined ? {} : { error: finish.error }),
+      finishedAt: now,
+    }),
+    {
+      expireSeconds: session.environment.settings.retentionSeconds,
+      ...(finish.appendTurns ? { appendTurns: finish.appendTurns } : {}),
+    },
+  );
+  await session.emit({
+    type: 'run.finished',
+    status: state.status,
+    steps: state.step,
+    usage: state.usage,
+    costUsd: state.costUsd,
+    durationMs: now - state.createdAt,
+    ...(finish.error === undefined ? {} : { error: finish.error }),
+  });
+  const log = finish.status === 'succeeded' ? session.logger.info : session.logger.warn;
+  log.call(
+    session.logger,
+    { status: state.status, steps: state.step, costUsd: state.costUsd, error: finish.error },
+    'run finished',
+  );
+  return state;
+}

@@ -1,0 +1,10 @@
+export { defineTool, type Tool, type ToolContext, ToolError } from '@plainloop/tools';
+export * from './abandon-run.ts';
+export * from './agent-manifest.ts';
+export * from './bind-models.ts';
+export * from './define-agent.ts';
+export * from './errors/agent-definition-error.ts';
+export * from './execute-run.ts';
+export * from './load-agents.ts';
+export * from './run-identity.ts';
+export * from './run-session.ts';

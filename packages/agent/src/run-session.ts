@@ -1,0 +1,84 @@
+import type { Message, RunEvent, RunState } from '@plainloop/contracts';
+import type { CheckpointOptions, RunStore } from '@plainloop/redis';
+import type { Logger, RunEventStream } from '@plainloop/telemetry';
+
+export type RunSettings = {
+  /** Per-attempt time limit of a model call. */
+  modelTimeoutMs: number;
+  /** Tool outputs longer than this (as JSON) reach the model cut short. */
+  maxToolOutputChars: number;
+  /** How long a finished run stays readable in Redis. */
+  retentionSeconds: number;
+};
+
+/** What the step machine needs from the process that runs it. */
+export type RunEnvironment = {
+  store: RunStore;
+  events: Pick<RunEventStream, 'publish'>;
+  logger: Logger;
+  now: () => number;
+  settings: RunSettings;
+};
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type RunEventDraft = DistributiveOmit<RunEvent, 'runId' | 'tenantId' | 'agent' | 'at'>;
+
+/**
+ * One worker's hold on one run: the state as last written, the transcript, and the only way to change
+ * them. Writes are serialised (tool results that land together are written one after the other, each
+ * on the version the previous one produced), and every write is a fenced checkpoint.
+ */
+export class RunSession {
+  readonly environment: RunEnvironment;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  #state: RunState;
+  readonly #turns: Message[];
+  #writes: Promise<unknown> = Promise.resolve();
+
+  constructor(environment: RunEnvironment, state: RunState, turns: Message[], signal: AbortSignal) {
+    this.environment = environment;
+    this.#state = state;
+    this.#turns = turns;
+    this.signal = signal;
+    this.logger = environment.logger.child({
+      runId: state.runId,
+      tenantId: state.tenantId,
+      agent: state.agent,
+    });
+  }
+
+  get state(): RunState {
+    return this.#state;
+  }
+
+  get turns(): readonly Message[] {
+    return this.#turns;
+  }
+
+  /** Applies `change` to the latest state and checkpoints it; appended turns join the transcript. */
+  update(
+    change: (state: RunState) => Omit<RunState, 'version'>,
+    options: CheckpointOptions = {},
+  ): Promise<RunState> {
+    const write = this.#writes.then(async () => {
+      const next = { ...change(this.#state), updatedAt: this.environment.now() };
+      this.#state = await this.environment.store.checkpoint(this.#state, next, options);
+      if (options.appendTurns) this.#turns.push(...options.appendTurns);
+      return this.#state;
+    });
+    this.#writes = write.catch(() => undefined);
+    return write;
+  }
+
+  /** Publishes an event about work already checkpointed. A lost event is logged, never fatal. */
+  async emit(draft: RunEventDraft): Promise<void> {
+    const { runId, tenantId, agent } = this.#state;
+    const event = { ...draft, runId, tenantId, agent, at: this.environment.now() } as RunEvent;
+    try {
+      await this.environment.events.publish(event);
+    } catch (error) {
+      this.logger.warn({ err: error, event: event.type }, 'could not publish a run event');
+    }
+  }
+}
