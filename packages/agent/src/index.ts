@@ -8,3 +8,4 @@ export * from './execute-run.ts';
 export * from './load-agents.ts';
 export * from './run-identity.ts';
 export * from './run-session.ts';
+export * from './submit-run.ts';

@@ -25,3 +25,25 @@ export function redisOptionsFor(role: RedisRole): RedisOptions {
 export function createRedisClient(url: string, role: RedisRole, connectionName?: string): Redis {
   return new Redis(url, { ...redisOptionsFor(role), ...(connectionName ? { connectionName } : {}) });
 }
+
+/**
+ * A client that is connected before it is handed out. Producer clients refuse commands while
+ * disconnected (no offline queue), so they must not be used before their first `ready`.
+ */
+export async function connectRedis(url: string, role: RedisRole, connectionName?: string): Promise<Redis> {
+  const client = createRedisClient(url, role, connectionName);
+  if (client.status === 'ready') return client;
+  await new Promise<void>((resolve, reject) => {
+    const onReady = () => {
+      client.off('end', onEnd);
+      resolve();
+    };
+    const onEnd = () => {
+      client.off('ready', onReady);
+      reject(new Error(`could not connect to Redis at ${url}`));
+    };
+    client.once('ready', onReady);
+    client.once('end', onEnd);
+  });
+  return client;
+}

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { checkRedisReachable, describeRedisUrl } from './check-redis.ts';
 import { RedisUnavailableError } from './errors/redis-unavailable-error.ts';
 import { startPrivateRedisServer } from './private-redis-server.ts';
 
@@ -24,5 +25,22 @@ describe('startPrivateRedisServer', () => {
     const attempt = startPrivateRedisServer('/nonexistent/redis-server');
     await expect(attempt).rejects.toBeInstanceOf(RedisUnavailableError);
     await expect(attempt).rejects.toThrow(/^redis-server was not found: install Redis .* or set REDIS_URL$/);
+  });
+});
+
+describe('checkRedisReachable', () => {
+  it('passes for a live server and says what to do when none answers', async () => {
+    const server = await startPrivateRedisServer();
+    await expect(checkRedisReachable(server.url)).resolves.toBeUndefined();
+    await server.stop();
+    await expect(checkRedisReachable(server.url)).rejects.toThrow(
+      new RegExp(`^cannot reach Redis at redis://127.0.0.1:${server.port}.*: start redis-server or set REDIS_URL$`),
+    );
+  });
+});
+
+describe('describeRedisUrl', () => {
+  it('hides the password', () => {
+    expect(describeRedisUrl('redis://user:hunter2@cache:6379/0')).toBe('redis://user:redacted@cache:6379/0');
   });
 });

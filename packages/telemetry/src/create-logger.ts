@@ -51,14 +51,3 @@ export function createLogger(options: LoggerOptions): Logger {
     options.destination,
   );
 }
-
-/** Removes the password from a Redis URL so it can be logged. */
-export function describeRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = 'redacted';
-    return parsed.toString();
-  } catch {
-    return '(unparseable REDIS_URL)';
-  }
-}

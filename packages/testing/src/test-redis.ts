@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  connectRedis,
   createKeySchema,
   createRedisClient,
   type KeySchema,
@@ -21,7 +22,7 @@ export type TestRedis = {
   prefix: string;
   keys: KeySchema;
   client: Redis;
-  /** Another client to the same server, for a second worker or a producer. */
+  /** Another client to the same server, for a second worker or a producer (worker clients queue commands until connected). */
   connect(role?: RedisRole): Redis;
   /** Deletes the test's keys and closes every client it opened. */
   close(): Promise<void>;
@@ -44,8 +45,8 @@ export async function useTestRedis(role: RedisRole = 'worker'): Promise<TestRedi
     clients.push(client);
     return client;
   };
-  const client = connect();
-  await client.ping();
+  const client = await connectRedis(url, role);
+  clients.push(client);
   return {
     url,
     prefix,

@@ -17,21 +17,26 @@ export type RunToolOptions = Omit<ToolContext, 'signal'> & {
  */
 export async function runTool(tool: Tool, input: unknown, options: RunToolOptions): Promise<ToolResult> {
   const { signal: runSignal, maxOutputChars, ...context } = options;
-  const controller = new AbortController();
-  const abort = () => controller.abort(runSignal.reason);
   if (runSignal.aborted) return failure('aborted', 'the run was stopped before the tool ran', true);
-  runSignal.addEventListener('abort', abort, { once: true });
+  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
+  let onAbort: (() => void) | undefined;
+  // The tool gets a signal, but a tool that ignores it must not hold the run: both a timeout and a stop
+  // of the run end the wait, whatever the tool does.
+  const interrupted = new Promise<'timeout' | 'aborted'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), tool.timeoutMs);
+    onAbort = () => resolve('aborted');
+    runSignal.addEventListener('abort', onAbort, { once: true });
   });
   try {
     const running = Promise.resolve().then(() => tool.run(input, { ...context, signal: controller.signal }));
-    const outcome = await Promise.race([running.then((output) => ({ output })), timedOut]);
-    if (outcome === 'timeout') {
-      controller.abort(new Error('tool timeout'));
+    const outcome = await Promise.race([running.then((output) => ({ output })), interrupted]);
+    if (outcome === 'timeout' || outcome === 'aborted') {
+      controller.abort(new Error(outcome === 'timeout' ? 'tool timeout' : 'run stopped'));
       running.catch(() => {});
-      return failure('tool_timeout', `${tool.name} did not finish within ${tool.timeoutMs} ms`, true);
+      return outcome === 'timeout'
+        ? failure('tool_timeout', `${tool.name} did not finish within ${tool.timeoutMs} ms`, true)
+        : failure('aborted', 'the run was stopped while the tool ran', true);
     }
     return normaliseOutput(tool, outcome.output, maxOutputChars);
   } catch (error) {
@@ -39,7 +44,7 @@ export async function runTool(tool: Tool, input: unknown, options: RunToolOption
     return failure(...describeThrown(error));
   } finally {
     clearTimeout(timer);
-    runSignal.removeEventListener('abort', abort);
+    if (onAbort) runSignal.removeEventListener('abort', onAbort);
   }
 }
 

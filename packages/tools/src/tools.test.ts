@@ -130,3 +130,21 @@ describe('runTool', () => {
     expect(result).toMatchObject({ ok: false, error: { code: 'aborted' } });
   });
 });
+
+describe('runTool when the run stops', () => {
+  it('stops waiting for a tool that ignores its signal', async () => {
+    const stubborn = defineTool({
+      name: 'stubborn',
+      description: 'Ignores its signal',
+      input: z.object({}),
+      timeoutMs: 10_000,
+      run: () => new Promise((resolve) => setTimeout(() => resolve('late'), 3_000)),
+    });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const started = Date.now();
+    const result = await runTool(stubborn, {}, { ...options, signal: controller.signal });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(result).toMatchObject({ ok: false, error: { code: 'aborted', retryable: true } });
+  });
+});

@@ -1,0 +1,133 @@
+import { bindModels, defineAgent, manifestOf } from '@plainloop/agent';
+import { loadConfig } from '@plainloop/config';
+import { createModelCatalog, scriptedModel } from '@plainloop/llm';
+import { createRunQueue, createRedisClient } from '@plainloop/redis';
+import { createLogger } from '@plainloop/telemetry';
+import { type TestRedis, useTestRedis } from '@plainloop/testing';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { buildApi } from './build-api.ts';
+
+const model = scriptedModel({ name: 'noop', script: () => ({ text: 'done' }) });
+const research = defineAgent({
+  name: 'research',
+  instructions: 'Research.',
+  input: z.object({ topic: z.string().min(1) }),
+  models: { plan: [model], execute: [model] },
+});
+
+describe('the producer API', () => {
+  let redis: TestRedis;
+  let app: FastifyInstance;
+  const logger = createLogger({ service: 'api-test', level: 'silent' });
+
+  beforeEach(async () => {
+    redis = await useTestRedis('producer');
+    const config = loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix, PLAINLOOP_API_BODY_LIMIT_BYTES: '4096' });
+    const { bound } = bindModels(research, createModelCatalog({ openai: {} }));
+    await redis.client.hset(redis.keys.agents, 'research', JSON.stringify(manifestOf(bound, Date.now())));
+    app = await buildApi({ config, redis: redis.client, logger });
+  });
+  afterEach(async () => {
+    await app.close();
+    await redis.close();
+  });
+
+  const post = (payload: unknown, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url: '/v1/runs', payload: payload as object, headers });
+
+  it('accepts a run with 202, queues its job under the run id, and reads it back', async () => {
+    const response = await post({ agent: 'research', input: { topic: 'redis' }, tenantId: 'acme' });
+    expect(response.statusCode).toBe(202);
+    const { runId, status } = response.json();
+    expect(status).toBe('queued');
+    expect(response.headers.location).toBe(`/v1/runs/${runId}`);
+
+    const queue = createRunQueue(redis.connect('worker'), redis.keys);
+    const job = await queue.getJob(runId);
+    expect(job?.data).toMatchObject({ runId, request: { agent: 'research', tenantId: 'acme' } });
+    await queue.close();
+
+    const read = await app.inject({ method: 'GET', url: `/v1/runs/${runId}?tenantId=acme` });
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toMatchObject({ runId, agent: 'research', status: 'queued', costUsd: 0, steps: [] });
+  });
+
+  it('makes one run of a retried POST with the same idempotency key', async () => {
+    const body = { agent: 'research', input: { topic: 'redis' }, idempotencyKey: 'order-42' };
+    const first = await post(body);
+    const second = await post(body);
+    expect(first.statusCode).toBe(202);
+    expect(second.statusCode).toBe(200);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(second.json().runId).toBe(first.json().runId);
+    const queue = createRunQueue(redis.connect('worker'), redis.keys);
+    expect(await queue.getJobCounts('wait', 'active', 'delayed')).toMatchObject({ wait: 1 });
+    await queue.close();
+  });
+
+  it('refuses a different request reusing an idempotency key with 409', async () => {
+    await post({ agent: 'research', input: { topic: 'redis' }, idempotencyKey: 'k' });
+    const reused = await post({ agent: 'research', input: { topic: 'postgres' }, idempotencyKey: 'k' });
+    expect(reused.statusCode).toBe(409);
+    expect(reused.json()).toMatchObject({ title: 'idempotency_conflict', status: 409 });
+  });
+
+  it.each([
+    ['a body that is not JSON', '{"agent": ', 400, 'bad_request'],
+    ['a body without an agent', { input: {} }, 400, 'invalid_request'],
+    ['an unknown field', { agent: 'research', input: {}, priority: 9 }, 400, 'invalid_request'],
+    ['a tenant id with a colon', { agent: 'research', input: {}, tenantId: 'a:b' }, 400, 'invalid_request'],
+    ['an agent no worker runs', { agent: 'support', input: {} }, 422, 'unknown_agent'],
+    ['input that does not fit the agent', { agent: 'research', input: { topic: '' } }, 422, 'invalid_input'],
+    ['a body over the size limit', { agent: 'research', input: { topic: 'x'.repeat(5_000) } }, 413, 'body_too_large'],
+  ])('answers %s with a JSON problem and queues nothing', async (_label, payload, status, title) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: { 'content-type': 'application/json' },
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    });
+    expect(response.statusCode).toBe(status);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    const problem = response.json();
+    expect(problem).toMatchObject({ title, status, detail: expect.any(String) });
+    expect(JSON.stringify(problem)).not.toMatch(/\bat .*\.ts:\d+/);
+    const queue = createRunQueue(redis.connect('worker'), redis.keys);
+    expect(await queue.count()).toBe(0);
+    await queue.close();
+  });
+
+  it('lists what is wrong with the input', async () => {
+    const response = await post({ agent: 'research', input: { topic: 7 } });
+    expect(response.json().errors).toEqual(['input/topic: must be string']);
+  });
+
+  it('never shows one tenant the run of another', async () => {
+    const { runId } = (await post({ agent: 'research', input: { topic: 'redis' }, tenantId: 'acme' })).json();
+    const other = await app.inject({ method: 'GET', url: `/v1/runs/${runId}?tenantId=globex` });
+    expect(other.statusCode).toBe(404);
+    expect(other.json()).toMatchObject({ title: 'run_not_found' });
+  });
+
+  it('answers unknown runs, bad ids and unknown routes with problems', async () => {
+    expect((await app.inject({ method: 'GET', url: '/v1/runs/run_0000000000000000' })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/v1/runs/nope' })).statusCode).toBe(400);
+    const unknown = await app.inject({ method: 'GET', url: '/v2/everything' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('answers 503 when Redis is unreachable instead of hanging', async () => {
+    const deadRedis = createRedisClient('redis://127.0.0.1:1', 'producer');
+    deadRedis.on('error', () => {});
+    const config = loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix });
+    const isolated = await buildApi({ config, redis: deadRedis, logger });
+    const response = await isolated.inject({ method: 'GET', url: '/v1/runs/run_0000000000000000' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toMatchObject({ title: 'unavailable' });
+    await isolated.close();
+    deadRedis.disconnect();
+  });
+});

@@ -1,0 +1,38 @@
+import type { PlainloopConfig } from '@plainloop/config';
+import { createKeySchema, createRunQueue, type Redis, RunStore } from '@plainloop/redis';
+import { type Logger, RunEventStream } from '@plainloop/telemetry';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { AgentCatalog } from './agent-catalog.ts';
+import { registerProblemHandlers } from './problem.ts';
+import { registerRunRoutes } from './routes/runs.ts';
+
+export type ApiOptions = {
+  config: PlainloopConfig;
+  /** A producer connection: fails fast so callers get a 503 instead of a hung request. */
+  redis: Redis;
+  logger: Logger;
+};
+
+/** The HTTP producer API. Closing it closes its queue; the Redis connection belongs to the caller. */
+export async function buildApi({ config, redis, logger }: ApiOptions): Promise<FastifyInstance> {
+  const keys = createKeySchema(config.redis.prefix);
+  const queue = createRunQueue(redis, keys);
+  // pino's Logger and Fastify's logger type differ only in generics; it is the same pino instance.
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: config.api.bodyLimitBytes });
+  registerProblemHandlers(app);
+  registerRunRoutes(app, {
+    store: new RunStore(redis, keys),
+    queue,
+    events: new RunEventStream(redis, keys),
+    agents: new AgentCatalog(redis, keys),
+  });
+  app.get('/health', async () => {
+    await redis.ping();
+    return { status: 'ok' };
+  });
+  app.addHook('onClose', async () => {
+    await queue.close();
+  });
+  await app.ready();
+  return app;
+}

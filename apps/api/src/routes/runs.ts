@@ -1,0 +1,90 @@
+import { submitRun } from '@plainloop/agent';
+import { type ModelCallRecord, RunRequest, type RunState, TenantId } from '@plainloop/contracts';
+import type { RunStore } from '@plainloop/redis';
+import type { RunEventStream } from '@plainloop/telemetry';
+import type { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AgentCatalog } from '../agent-catalog.ts';
+import { sendProblem } from '../problem.ts';
+
+export type RunRoutesDependencies = {
+  store: RunStore;
+  queue: Queue;
+  events: RunEventStream;
+  agents: AgentCatalog;
+};
+
+const RunParams = z.object({ runId: z.string().regex(/^run_[a-zA-Z0-9_-]{8,64}$/, 'not a run id') });
+const TenantQuery = z.object({ tenantId: TenantId.default('default') });
+
+function issuesOf(error: z.ZodError): string[] {
+  return error.issues.slice(0, 10).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
+}
+
+const iso = (epochMs: number | undefined) => (epochMs === undefined ? undefined : new Date(epochMs).toISOString());
+
+/** The run as a producer sees it: no transcript, no internal bookkeeping. */
+export function presentRun(state: RunState, modelCalls: ModelCallRecord[]) {
+  return {
+    runId: state.runId,
+    agent: state.agent,
+    tenantId: state.tenantId,
+    status: state.status,
+    ...(state.output === undefined ? {} : { output: state.output }),
+    ...(state.error === undefined ? {} : { error: { code: state.error.code, message: state.error.message } }),
+    usage: state.usage,
+    costUsd: state.costUsd,
+    stepCount: state.step,
+    steps: modelCalls.map((call) => ({
+      step: call.step,
+      model: call.model,
+      finishReason: call.finishReason,
+      toolCalls: call.toolCalls,
+      usage: call.usage,
+      costUsd: call.costUsd,
+      latencyMs: Math.round(call.latencyMs),
+    })),
+    attempts: state.attempt,
+    createdAt: iso(state.createdAt),
+    startedAt: iso(state.startedAt),
+    finishedAt: iso(state.finishedAt),
+    durationMs: state.finishedAt === undefined ? undefined : state.finishedAt - state.createdAt,
+  };
+}
+
+export function registerRunRoutes(app: FastifyInstance, dependencies: RunRoutesDependencies) {
+  app.post('/v1/runs', async (request, reply) => {
+    const body = RunRequest.safeParse(request.body);
+    if (!body.success) {
+      return sendProblem(reply, 400, 'invalid_request', 'the body is not a valid run request', issuesOf(body.error));
+    }
+    const check = await dependencies.agents.checkInput(body.data.agent, body.data.input);
+    if (!check.ok) return sendProblem(reply, 422, check.code, check.detail, check.errors);
+    const submitted = await submitRun(dependencies, body.data, Date.now());
+    if (submitted.kind === 'conflict') {
+      return sendProblem(
+        reply,
+        409,
+        'idempotency_conflict',
+        'this idempotency key was already used for a different request',
+      );
+    }
+    const { runId, status } = submitted.state;
+    reply.header('location', `/v1/runs/${runId}`);
+    if (submitted.kind === 'existing') reply.header('idempotent-replayed', 'true');
+    return reply.code(submitted.kind === 'created' ? 202 : 200).send({ runId, status });
+  });
+
+  app.get('/v1/runs/:runId', async (request, reply) => {
+    const params = RunParams.safeParse(request.params);
+    if (!params.success) return sendProblem(reply, 400, 'invalid_request', 'that is not a run id', issuesOf(params.error));
+    const query = TenantQuery.safeParse(request.query);
+    if (!query.success) return sendProblem(reply, 400, 'invalid_request', 'bad query', issuesOf(query.error));
+    const { tenantId } = query.data;
+    const state = await dependencies.store.load(tenantId, params.data.runId);
+    if (!state) return sendProblem(reply, 404, 'run_not_found', `no run ${params.data.runId} for tenant ${tenantId}`);
+    const modelCalls = await dependencies.store.loadModelCalls(tenantId, state.runId);
+    return reply.send(presentRun(state, modelCalls));
+  });
+}

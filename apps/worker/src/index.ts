@@ -1,0 +1,2 @@
+export * from './start-worker.ts';
+export * from './worker-process.ts';

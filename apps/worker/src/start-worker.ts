@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type Agent,
+  abandonRun,
+  type BoundAgent,
+  bindModels,
+  executeRun,
+  manifestOf,
+  type RunEnvironment,
+} from '@plainloop/agent';
+import { RunJobData } from '@plainloop/contracts';
+import { createModelCatalog } from '@plainloop/llm';
+import { createKeySchema, createRedisClient, queueNames, RunStore } from '@plainloop/redis';
+import { type Logger, RunEventStream } from '@plainloop/telemetry';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { PlainloopConfig } from '@plainloop/config';
+
+export type StartWorkerOptions = {
+  config: PlainloopConfig;
+  redisUrl: string;
+  agents: readonly Agent[];
+  logger: Logger;
+};
+
+export type RunningWorker = {
+  /** Stops taking jobs, lets each active run reach its next checkpoint, gives it back, and disconnects. */
+  close(): Promise<void>;
+};
+
+/**
+ * The worker: a BullMQ Worker on `plainloop-runs` whose processor is the step machine. It publishes
+ * the manifests of its agents at start-up, ends runs whose jobs BullMQ gives up on, and shuts down
+ * gracefully: on `close()` every active run stops at its next checkpoint and goes back to the queue.
+ */
+export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
+  const { config, logger } = options;
+  const workerId = `worker-${process.pid}-${randomUUID().slice(0, 6)}`;
+  const keys = createKeySchema(config.redis.prefix);
+  const redis = createRedisClient(options.redisUrl, 'worker', workerId);
+  const environment: RunEnvironment = {
+    store: new RunStore(redis, keys),
+    events: new RunEventStream(redis, keys),
+    logger,
+    now: Date.now,
+    settings: {
+      modelTimeoutMs: config.runs.modelTimeoutMs,
+      maxToolOutputChars: config.runs.maxToolOutputChars,
+      retentionSeconds: config.runs.retentionSeconds,
+    },
+  };
+
+  const catalog = createModelCatalog(config.providers);
+  const agents = new Map<string, BoundAgent>();
+  for (const agent of options.agents) {
+    const { bound, notes } = bindModels(agent, catalog);
+    for (const reason of notes.skipped) logger.warn({ agent: agent.name }, `model left out of the chain: ${reason}`);
+    for (const model of notes.unpriced) logger.warn({ agent: agent.name, model }, 'no price for this model: its calls count as $0');
+    agents.set(agent.name, bound);
+  }
+  const publishedAt = Date.now();
+  if (agents.size > 0) {
+    await redis.hset(
+      keys.agents,
+      Object.fromEntries([...agents.values()].map((bound) => [bound.agent.name, JSON.stringify(manifestOf(bound, publishedAt))])),
+    );
+  }
+
+  let closing = false;
+  const forceStop = new AbortController();
+
+  async function processRunJob(job: Job, token?: string, jobSignal?: AbortSignal) {
+    const parsed = RunJobData.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`job ${job.id} does not carry a run: ${parsed.error.issues[0]?.message}`);
+    const signal = jobSignal ? AbortSignal.any([jobSignal, forceStop.signal]) : forceStop.signal;
+    const outcome = await executeRun({ environment, agents, job: parsed.data, signal, shouldRelease: () => closing });
+    switch (outcome.kind) {
+      case 'finished':
+        return { status: outcome.state.status };
+      case 'released':
+        // Back to the queue at once, from the checkpoint just written; no worker slot is held meanwhile.
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      case 'fenced':
+        logger.warn({ runId: parsed.data.runId, reason: outcome.reason }, 'dropped a run another worker took over');
+        return { fenced: true };
+    }
+  }
+
+  const worker = new Worker(queueNames.runs, processRunJob, {
+    connection: redis,
+    prefix: keys.queuePrefix,
+    name: workerId,
+    concurrency: config.worker.concurrency,
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
+    maxStalledCount: config.worker.maxStalledCount,
+  });
+  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    void (async () => {
+      // Only a job BullMQ has given up on (no attempts left, or stalled too often) ends its run.
+      if ((await job.getState()) !== 'failed') return;
+      const data = RunJobData.safeParse(job.data);
+      if (!data.success) return;
+      const lost = /stalled/i.test(error.message);
+      const ended = await abandonRun(environment, data.data.request.tenantId, data.data.runId, {
+        code: lost ? 'worker_lost' : 'internal_error',
+        message: lost
+          ? 'the workers running this run stopped responding too many times'
+          : 'the run failed inside the worker; the logs have the details',
+        retryable: false,
+      });
+      logger.error({ err: error, runId: data.data.runId, ended }, 'run job failed for good');
+    })().catch((caught) => logger.error({ err: caught }, 'could not end the run of a failed job'));
+  });
+  await worker.waitUntilReady();
+  logger.info(
+    { workerId, agents: [...agents.keys()], concurrency: config.worker.concurrency },
+    'worker started',
+  );
+
+  return {
+    async close() {
+      if (closing) return;
+      closing = true;
+      logger.info({ workerId }, 'worker shutting down: active runs stop at their next checkpoint');
+      const timer = setTimeout(() => {
+        logger.warn({ workerId }, 'shutdown timeout reached: aborting in-flight calls');
+        forceStop.abort(new Error('shutdown timeout'));
+      }, config.worker.shutdownTimeoutMs);
+      try {
+        await worker.close();
+      } finally {
+        clearTimeout(timer);
+        await redis.quit().catch(() => redis.disconnect());
+      }
+      logger.info({ workerId }, 'worker stopped');
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { RunJobData, RunRequest, RunState } from '@plainloop/contracts';
+import { type RunStore, runJobOptions } from '@plainloop/redis';
+import type { RunEventStream } from '@plainloop/telemetry';
+import type { Queue } from 'bullmq';
+import { newRunState, requestHashOf, runIdFor } from './run-identity.ts';
+
+export type SubmitResult =
+  | { kind: 'created'; state: RunState }
+  /** The same request again (same idempotency key, same content): the existing run. */
+  | { kind: 'existing'; state: RunState }
+  /** The idempotency key is taken by a different request. */
+  | { kind: 'conflict'; state: RunState };
+
+/**
+ * Creates a run and enqueues its job. Idempotent: the run id comes from the idempotency key, the job
+ * id is the run id, and a queued run is enqueued again (a no-op if its job exists), which repairs a
+ * producer that crashed between the two writes.
+ */
+export async function submitRun(
+  dependencies: { store: RunStore; queue: Queue; events: Pick<RunEventStream, 'publish'> },
+  request: RunRequest,
+  now: number,
+): Promise<SubmitResult> {
+  const runId = runIdFor(request);
+  const { created, state } = await dependencies.store.create(newRunState(runId, request, now));
+  if (!created && state.requestHash !== requestHashOf(request)) return { kind: 'conflict', state };
+  if (created || state.status === 'queued') {
+    const data: RunJobData = { runId, request };
+    await dependencies.queue.add('run', data, { ...runJobOptions, jobId: runId });
+  }
+  if (!created) return { kind: 'existing', state };
+  await dependencies.events.publish({
+    type: 'run.queued',
+    runId,
+    tenantId: state.tenantId,
+    agent: state.agent,
+    at: now,
+  });
+  return { kind: 'created', state };
+}
