@@ -36,7 +36,9 @@ export class AgentCatalog {
     }
     this.#manifests = manifests;
     this.#readAt = now;
-    const current = new Set([...manifests.values()].map((manifest) => `${manifest.name}@${manifest.publishedAt}`));
+    const current = new Set(
+      [...manifests.values()].map((manifest) => `${manifest.name}@${manifest.publishedAt}`),
+    );
     for (const key of this.#validators.keys()) if (!current.has(key)) this.#validators.delete(key);
   }
 
@@ -50,7 +52,11 @@ export class AgentCatalog {
     const manifest = this.#manifests.get(agent);
     if (!manifest) {
       const known = [...this.#manifests.keys()].sort().join(', ') || 'none yet: is a worker running?';
-      return { ok: false, code: 'unknown_agent', detail: `no worker runs an agent named ${agent} (known: ${known})` };
+      return {
+        ok: false,
+        code: 'unknown_agent',
+        detail: `no worker runs an agent named ${agent} (known: ${known})`,
+      };
     }
     const cacheKey = `${manifest.name}@${manifest.publishedAt}`;
     let validate = this.#validators.get(cacheKey);
@@ -59,7 +65,9 @@ export class AgentCatalog {
       this.#validators.set(cacheKey, validate);
     }
     if (validate(input)) return { ok: true };
-    const errors = (validate.errors ?? []).slice(0, 10).map((error) => `input${error.instancePath}: ${error.message}`);
+    const errors = (validate.errors ?? [])
+      .slice(0, 10)
+      .map((error) => `input${error.instancePath}: ${error.message}`);
     return { ok: false, code: 'invalid_input', detail: `the input does not fit agent ${agent}`, errors };
   }
 }

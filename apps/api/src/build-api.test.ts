@@ -1,7 +1,7 @@
 import { bindModels, defineAgent, manifestOf } from '@plainloop/agent';
 import { loadConfig } from '@plainloop/config';
 import { createModelCatalog, scriptedModel } from '@plainloop/llm';
-import { createRunQueue, createRedisClient } from '@plainloop/redis';
+import { createRedisClient, createRunQueue } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import type { FastifyInstance } from 'fastify';
@@ -24,7 +24,10 @@ describe('the producer API', () => {
 
   beforeEach(async () => {
     redis = await useTestRedis('producer');
-    const config = loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix, PLAINLOOP_API_BODY_LIMIT_BYTES: '4096' });
+    const config = loadConfig({
+      PLAINLOOP_REDIS_PREFIX: redis.prefix,
+      PLAINLOOP_API_BODY_LIMIT_BYTES: '4096',
+    });
     const { bound } = bindModels(research, createModelCatalog({ openai: {} }));
     await redis.client.hset(redis.keys.agents, 'research', JSON.stringify(manifestOf(bound, Date.now())));
     app = await buildApi({ config, redis: redis.client, logger });
@@ -81,7 +84,12 @@ describe('the producer API', () => {
     ['a tenant id with a colon', { agent: 'research', input: {}, tenantId: 'a:b' }, 400, 'invalid_request'],
     ['an agent no worker runs', { agent: 'support', input: {} }, 422, 'unknown_agent'],
     ['input that does not fit the agent', { agent: 'research', input: { topic: '' } }, 422, 'invalid_input'],
-    ['a body over the size limit', { agent: 'research', input: { topic: 'x'.repeat(5_000) } }, 413, 'body_too_large'],
+    [
+      'a body over the size limit',
+      { agent: 'research', input: { topic: 'x'.repeat(5_000) } },
+      413,
+      'body_too_large',
+    ],
   ])('answers %s with a JSON problem and queues nothing', async (_label, payload, status, title) => {
     const response = await app.inject({
       method: 'POST',
@@ -102,6 +110,13 @@ describe('the producer API', () => {
   it('lists what is wrong with the input', async () => {
     const response = await post({ agent: 'research', input: { topic: 7 } });
     expect(response.json().errors).toEqual(['input/topic: must be string']);
+  });
+
+  it('lists the agents workers published', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/agents' });
+    expect(response.json()).toMatchObject({
+      agents: [{ name: 'research', models: { plan: ['scripted:noop'] }, limits: { maxIterations: 10 } }],
+    });
   });
 
   it('never shows one tenant the run of another', async () => {

@@ -4,6 +4,7 @@ import { type Logger, RunEventStream } from '@plainloop/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { AgentCatalog } from './agent-catalog.ts';
 import { registerProblemHandlers } from './problem.ts';
+import { registerAgentRoutes } from './routes/agents.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 
 export type ApiOptions = {
@@ -20,11 +21,13 @@ export async function buildApi({ config, redis, logger }: ApiOptions): Promise<F
   // pino's Logger and Fastify's logger type differ only in generics; it is the same pino instance.
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: config.api.bodyLimitBytes });
   registerProblemHandlers(app);
+  const agents = new AgentCatalog(redis, keys);
+  registerAgentRoutes(app, agents);
   registerRunRoutes(app, {
     store: new RunStore(redis, keys),
     queue,
     events: new RunEventStream(redis, keys),
-    agents: new AgentCatalog(redis, keys),
+    agents,
   });
   app.get('/health', async () => {
     await redis.ping();

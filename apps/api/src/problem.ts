@@ -10,7 +10,13 @@ export type Problem = {
   errors?: string[];
 };
 
-export function sendProblem(reply: FastifyReply, status: number, code: string, detail: string, errors?: string[]) {
+export function sendProblem(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  detail: string,
+  errors?: string[],
+) {
   const problem: Problem = {
     type: `https://plainloop.dev/problems/${code}`,
     title: code,
@@ -21,7 +27,8 @@ export function sendProblem(reply: FastifyReply, status: number, code: string, d
   return reply.code(status).type('application/problem+json').send(problem);
 }
 
-const redisDown = /ECONNREFUSED|Connection is closed|enableOfflineQueue|MaxRetriesPerRequest|Stream isn't writeable/i;
+const redisDown =
+  /ECONNREFUSED|Connection is closed|enableOfflineQueue|MaxRetriesPerRequest|Stream isn't writeable/i;
 
 /** Routes every error Fastify or a handler throws, and unknown routes, to a problem body. */
 export function registerProblemHandlers(app: FastifyInstance) {
@@ -30,7 +37,12 @@ export function registerProblemHandlers(app: FastifyInstance) {
   );
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.statusCode === 413) {
-      return sendProblem(reply, 413, 'body_too_large', `the request body is over the ${app.initialConfig.bodyLimit}-byte limit`);
+      return sendProblem(
+        reply,
+        413,
+        'body_too_large',
+        `the request body is over the ${app.initialConfig.bodyLimit}-byte limit`,
+      );
     }
     if (error.statusCode === 415) {
       return sendProblem(reply, 415, 'unsupported_media_type', 'send the body as application/json');
@@ -44,6 +56,11 @@ export function registerProblemHandlers(app: FastifyInstance) {
       return sendProblem(reply, 503, 'unavailable', 'the run store is unavailable; retry shortly');
     }
     request.log.error({ err: error }, 'unhandled error');
-    return sendProblem(reply, 500, 'internal_error', 'something went wrong on our side; the logs have the details');
+    return sendProblem(
+      reply,
+      500,
+      'internal_error',
+      'something went wrong on our side; the logs have the details',
+    );
   });
 }

@@ -8,12 +8,12 @@ import {
   manifestOf,
   type RunEnvironment,
 } from '@plainloop/agent';
+import type { PlainloopConfig } from '@plainloop/config';
 import { RunJobData } from '@plainloop/contracts';
 import { createModelCatalog } from '@plainloop/llm';
 import { createKeySchema, createRedisClient, queueNames, RunStore } from '@plainloop/redis';
 import { type Logger, RunEventStream } from '@plainloop/telemetry';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { PlainloopConfig } from '@plainloop/config';
 
 export type StartWorkerOptions = {
   config: PlainloopConfig;
@@ -53,15 +53,22 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const agents = new Map<string, BoundAgent>();
   for (const agent of options.agents) {
     const { bound, notes } = bindModels(agent, catalog);
-    for (const reason of notes.skipped) logger.warn({ agent: agent.name }, `model left out of the chain: ${reason}`);
-    for (const model of notes.unpriced) logger.warn({ agent: agent.name, model }, 'no price for this model: its calls count as $0');
+    for (const reason of notes.skipped)
+      logger.warn({ agent: agent.name }, `model left out of the chain: ${reason}`);
+    for (const model of notes.unpriced)
+      logger.warn({ agent: agent.name, model }, 'no price for this model: its calls count as $0');
     agents.set(agent.name, bound);
   }
   const publishedAt = Date.now();
   if (agents.size > 0) {
     await redis.hset(
       keys.agents,
-      Object.fromEntries([...agents.values()].map((bound) => [bound.agent.name, JSON.stringify(manifestOf(bound, publishedAt))])),
+      Object.fromEntries(
+        [...agents.values()].map((bound) => [
+          bound.agent.name,
+          JSON.stringify(manifestOf(bound, publishedAt)),
+        ]),
+      ),
     );
   }
 
@@ -70,9 +77,16 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
 
   async function processRunJob(job: Job, token?: string, jobSignal?: AbortSignal) {
     const parsed = RunJobData.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`job ${job.id} does not carry a run: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new UnrecoverableError(`job ${job.id} does not carry a run: ${parsed.error.issues[0]?.message}`);
     const signal = jobSignal ? AbortSignal.any([jobSignal, forceStop.signal]) : forceStop.signal;
-    const outcome = await executeRun({ environment, agents, job: parsed.data, signal, shouldRelease: () => closing });
+    const outcome = await executeRun({
+      environment,
+      agents,
+      job: parsed.data,
+      signal,
+      shouldRelease: () => closing,
+    });
     switch (outcome.kind) {
       case 'finished':
         return { status: outcome.state.status };
@@ -81,7 +95,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
       case 'fenced':
-        logger.warn({ runId: parsed.data.runId, reason: outcome.reason }, 'dropped a run another worker took over');
+        logger.warn(
+          { runId: parsed.data.runId, reason: outcome.reason },
+          'dropped a run another worker took over',
+        );
         return { fenced: true };
     }
   }

@@ -14,7 +14,10 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
   const logger = createLogger({ service: 'worker', level: options.config.log.level });
   await checkRedisReachable(options.redisUrl);
   const agents = await loadAgents(options.agentsPath);
-  logger.info({ redis: describeRedisUrl(options.redisUrl), agentsPath: options.agentsPath }, 'starting worker');
+  logger.info(
+    { redis: describeRedisUrl(options.redisUrl), agentsPath: options.agentsPath },
+    'starting worker',
+  );
   const worker = await startWorker({ config: options.config, redisUrl: options.redisUrl, agents, logger });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

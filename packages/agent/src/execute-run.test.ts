@@ -49,12 +49,12 @@ function countingModel(script: (context: ScriptContext) => ScriptedReply) {
   return { model, counter };
 }
 
-const researchScript = ({ turn, input, lastToolResults }: ScriptContext): ScriptedReply => {
+const researchScript = ({ turn, input, toolResults }: ScriptContext): ScriptedReply => {
   if (turn === 0)
     return { toolCalls: [{ name: 'search', arguments: { query: (input as { topic: string }).topic } }] };
   if (turn === 1)
-    return { toolCalls: [{ name: 'summarize', arguments: { texts: lastToolResults.get('search') } }] };
-  return { text: JSON.stringify({ summary: lastToolResults.get('summarize') }) };
+    return { toolCalls: [{ name: 'summarize', arguments: { texts: toolResults.get('search') } }] };
+  return { text: JSON.stringify({ summary: toolResults.get('summarize') }) };
 };
 
 function researchAgent(model: LanguageModel, limits = {}): Agent {

@@ -34,7 +34,9 @@ describe('checkRedisReachable', () => {
     await expect(checkRedisReachable(server.url)).resolves.toBeUndefined();
     await server.stop();
     await expect(checkRedisReachable(server.url)).rejects.toThrow(
-      new RegExp(`^cannot reach Redis at redis://127.0.0.1:${server.port}.*: start redis-server or set REDIS_URL$`),
+      new RegExp(
+        `^cannot reach Redis at redis://127.0.0.1:${server.port}.*: start redis-server or set REDIS_URL$`,
+      ),
     );
   });
 });

@@ -22,7 +22,8 @@ function issuesOf(error: z.ZodError): string[] {
   return error.issues.slice(0, 10).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
 }
 
-const iso = (epochMs: number | undefined) => (epochMs === undefined ? undefined : new Date(epochMs).toISOString());
+const iso = (epochMs: number | undefined) =>
+  epochMs === undefined ? undefined : new Date(epochMs).toISOString();
 
 /** The run as a producer sees it: no transcript, no internal bookkeeping. */
 export function presentRun(state: RunState, modelCalls: ModelCallRecord[]) {
@@ -57,7 +58,13 @@ export function registerRunRoutes(app: FastifyInstance, dependencies: RunRoutesD
   app.post('/v1/runs', async (request, reply) => {
     const body = RunRequest.safeParse(request.body);
     if (!body.success) {
-      return sendProblem(reply, 400, 'invalid_request', 'the body is not a valid run request', issuesOf(body.error));
+      return sendProblem(
+        reply,
+        400,
+        'invalid_request',
+        'the body is not a valid run request',
+        issuesOf(body.error),
+      );
     }
     const check = await dependencies.agents.checkInput(body.data.agent, body.data.input);
     if (!check.ok) return sendProblem(reply, 422, check.code, check.detail, check.errors);
@@ -78,12 +85,14 @@ export function registerRunRoutes(app: FastifyInstance, dependencies: RunRoutesD
 
   app.get('/v1/runs/:runId', async (request, reply) => {
     const params = RunParams.safeParse(request.params);
-    if (!params.success) return sendProblem(reply, 400, 'invalid_request', 'that is not a run id', issuesOf(params.error));
+    if (!params.success)
+      return sendProblem(reply, 400, 'invalid_request', 'that is not a run id', issuesOf(params.error));
     const query = TenantQuery.safeParse(request.query);
     if (!query.success) return sendProblem(reply, 400, 'invalid_request', 'bad query', issuesOf(query.error));
     const { tenantId } = query.data;
     const state = await dependencies.store.load(tenantId, params.data.runId);
-    if (!state) return sendProblem(reply, 404, 'run_not_found', `no run ${params.data.runId} for tenant ${tenantId}`);
+    if (!state)
+      return sendProblem(reply, 404, 'run_not_found', `no run ${params.data.runId} for tenant ${tenantId}`);
     const modelCalls = await dependencies.store.loadModelCalls(tenantId, state.runId);
     return reply.send(presentRun(state, modelCalls));
   });

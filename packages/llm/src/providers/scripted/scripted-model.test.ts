@@ -5,10 +5,10 @@ import { scriptedModel } from './scripted-model.ts';
 const model = scriptedModel({
   name: 'echo',
   pricedAs: 'openai:gpt-4.1-mini',
-  script: ({ turn, input, lastToolResults }) =>
+  script: ({ turn, input, toolResults }) =>
     turn === 0
       ? { toolCalls: [{ name: 'search', arguments: { query: (input as { topic: string }).topic } }] }
-      : { text: `found ${JSON.stringify(lastToolResults.get('search'))}` },
+      : { text: `found ${JSON.stringify(toolResults.get('search'))}` },
 });
 
 const options = (messages: Message[]): GenerateOptions => ({

@@ -12,8 +12,8 @@ export type ScriptContext = {
   messages: readonly Message[];
   /** The run's input, parsed from the first user message when it is JSON. */
   input: unknown;
-  /** The latest tool results, by tool name, parsed from JSON where they are JSON. */
-  lastToolResults: ReadonlyMap<string, unknown>;
+  /** The latest result of each tool in the conversation, by tool name, parsed from JSON where it is JSON. */
+  toolResults: ReadonlyMap<string, unknown>;
 };
 
 export type ScriptedModelOptions = {
@@ -42,13 +42,11 @@ function parseJson(text: string): unknown {
 function contextOf(messages: readonly Message[]): ScriptContext {
   const turn = messages.filter((message) => message.role === 'assistant').length;
   const firstUser = messages.find((message) => message.role === 'user');
-  const lastToolResults = new Map<string, unknown>();
-  for (let index = messages.length - 1; index >= 0; index -= 1) {
-    const message = messages[index];
-    if (message?.role !== 'tool') break;
-    lastToolResults.set(message.toolName, parseJson(message.content));
+  const toolResults = new Map<string, unknown>();
+  for (const message of messages) {
+    if (message.role === 'tool') toolResults.set(message.toolName, parseJson(message.content));
   }
-  return { turn, messages, input: firstUser ? parseJson(firstUser.content) : undefined, lastToolResults };
+  return { turn, messages, input: firstUser ? parseJson(firstUser.content) : undefined, toolResults };
 }
 
 /**

@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PlainloopConfig } from '@plainloop/config';
+import type { AgentManifest } from '@plainloop/contracts';
+import {
+  checkRedisReachable,
+  connectRedis,
+  createKeySchema,
+  describeRedisUrl,
+  type PrivateRedisServer,
+  startPrivateRedisServer,
+} from '@plainloop/redis';
+import { RunEventStream } from '@plainloop/telemetry';
+import { demoRuns } from './demo-runs.ts';
+import { describeEvent } from './describe-event.ts';
+import { exitOfAny, type FleetProcess, startPlainloopProcess, stopProcesses } from './fleet-processes.ts';
+import { formatTable } from './format-table.ts';
+
+export type DemoOptions = {
+  config: PlainloopConfig;
+  environment: NodeJS.ProcessEnv;
+  agentsPath: string;
+  output?: NodeJS.WritableStream;
+  /** How long the runs may take before the demo gives up. */
+  timeoutMs?: number;
+};
+
+type RunView = {
+  runId: string;
+  agent: string;
+  status: string;
+  output?: unknown;
+  error?: { code: string; message: string };
+  usage: { inputTokens: number; outputTokens: number };
+  costUsd: number;
+  stepCount: number;
+  steps: Array<{ model: string }>;
+  durationMs?: number;
+};
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+async function getJson<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, init);
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+async function waitForAgents(baseUrl: string, names: string[], deadline: number): Promise<AgentManifest[]> {
+  while (Date.now() < deadline) {
+    try {
+      const { status, body } = await getJson<{ agents: AgentManifest[] }>(`${baseUrl}/v1/agents`);
+      if (status === 200 && names.every((name) => body.agents.some((agent) => agent.name === name)))
+        return body.agents;
+    } catch {
+      // The API is still starting.
+    }
+    await sleep(150);
+  }
+  throw new Error('the API and workers did not come up within 30 seconds');
+}
+
+/**
+ * `plainloop demo`: a first look at the whole fleet on one machine. Starts Redis if REDIS_URL is unset,
+ * the API and two worker processes, enqueues runs of the example agents over HTTP, prints each run's
+ * events as they happen and a summary table, then stops everything. Exits 0 when every run succeeded.
+ */
+export async function runDemo(options: DemoOptions): Promise<number> {
+  const output = options.output ?? process.stdout;
+  const say = (line = '') => output.write(`${line}\n`);
+  const offline = !options.config.providers.openai.apiKey && !options.config.providers.openai.baseUrl;
+
+  say('plainloop demo: one API, two workers, the example agents.');
+  let privateServer: PrivateRedisServer | undefined;
+  let redisUrl = options.config.redis.url;
+  if (redisUrl) {
+    await checkRedisReachable(redisUrl);
+    say(`Redis: ${describeRedisUrl(redisUrl)} (from REDIS_URL)`);
+  } else {
+    privateServer = await startPrivateRedisServer();
+    redisUrl = privateServer.url;
+    say(`Redis: REDIS_URL is unset, so a private redis-server runs on ${redisUrl} for this demo`);
+  }
+  const prefix = `plainloop-demo-${randomUUID().slice(0, 6)}`;
+  const logDirectory = await mkdtemp(join(tmpdir(), 'plainloop-demo-'));
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const childEnvironment: NodeJS.ProcessEnv = {
+    ...options.environment,
+    REDIS_URL: redisUrl,
+    PLAINLOOP_REDIS_PREFIX: prefix,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PLAINLOOP_AGENTS: options.agentsPath,
+    PLAINLOOP_CONCURRENCY: '2',
+  };
+  const fleet: FleetProcess[] = [
+    startPlainloopProcess('api', ['api'], childEnvironment, logDirectory),
+    startPlainloopProcess('worker-1', ['worker'], childEnvironment, logDirectory),
+    startPlainloopProcess('worker-2', ['worker'], childEnvironment, logDirectory),
+  ];
+  const fleetDied = exitOfAny(fleet);
+  fleetDied.catch(() => {});
+  const redis = await connectRedis(redisUrl, 'worker', 'plainloop-demo');
+  const events = new RunEventStream(redis, createKeySchema(prefix));
+  try {
+    const agents = await Promise.race([
+      waitForAgents(baseUrl, ['research', 'lead-qualification'], Date.now() + 30_000),
+      fleetDied,
+    ]);
+    say(`API: ${baseUrl}   workers: 2 processes × concurrency 2   logs: ${logDirectory}`);
+    for (const agent of agents)
+      say(
+        `agent ${agent.name}: plan ${agent.models.plan.join(' → ')}, execute ${agent.models.execute.join(' → ')}`,
+      );
+    if (offline) {
+      say(
+        'No OPENAI_API_KEY: the openai models are left out and the scripted offline model answers (deterministic, no network).',
+      );
+    }
+    say();
+
+    const started = Date.now();
+    const since = `${started - 1}-0`;
+    const labels = new Map<string, string>();
+    for (const { label, request } of demoRuns) {
+      const { status, body } = await getJson<{ runId: string }>(`${baseUrl}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+      });
+      if (status !== 202) throw new Error(`POST /v1/runs answered ${status}: ${JSON.stringify(body)}`);
+      labels.set(body.runId, label);
+    }
+    say(`Enqueued ${labels.size} runs with POST /v1/runs. Live events:`);
+
+    const finished = new Set<string>();
+    let lastId = since;
+    const deadline = Date.now() + (options.timeoutMs ?? 90_000);
+    while (finished.size < labels.size) {
+      if (Date.now() > deadline)
+        throw new Error(`runs still unfinished after ${(options.timeoutMs ?? 90_000) / 1000}s`);
+      const batch = await Promise.race([events.readGlobal(lastId, 1_000), fleetDied]);
+      for (const { id, event } of batch) {
+        lastId = id;
+        const label = labels.get(event.runId);
+        if (label === undefined) continue;
+        say(
+          `  [${((event.at - started) / 1000).toFixed(2).padStart(6)}s] ${label.padEnd(11)} ${describeEvent(event)}`,
+        );
+        if (event.type === 'run.finished') finished.add(event.runId);
+      }
+    }
+
+    const views: Array<{ label: string; view: RunView }> = [];
+    for (const [runId, label] of labels) {
+      const { body } = await getJson<RunView>(`${baseUrl}/v1/runs/${runId}`);
+      views.push({ label, view: body });
+    }
+    say();
+    say(summaryTable(views));
+    say();
+    for (const { label, view } of views) {
+      say(
+        `${label}: ${view.status === 'succeeded' ? JSON.stringify(view.output) : JSON.stringify(view.error)}`,
+      );
+    }
+    if (offline) {
+      say();
+      say(
+        '* scripted: the offline stand-in model. Its token counts are estimates (4 characters a token) and its cost',
+      );
+      say(
+        '  is priced as openai:gpt-4.1-mini at list price. Set OPENAI_API_KEY to run the same agents on OpenAI.',
+      );
+    }
+    const failed = views.filter(({ view }) => view.status !== 'succeeded');
+    say();
+    say(
+      failed.length === 0
+        ? `All ${views.length} runs succeeded.`
+        : `${failed.length} of ${views.length} runs did not succeed.`,
+    );
+    return failed.length === 0 ? 0 : 1;
+  } finally {
+    await stopProcesses(fleet);
+    await redis.quit().catch(() => redis.disconnect());
+    await privateServer?.stop();
+  }
+}
+
+function summaryTable(views: Array<{ label: string; view: RunView }>): string {
+  const headers = [
+    'run',
+    'agent',
+    'status',
+    'steps',
+    'tokens in',
+    'tokens out',
+    'cost (USD)',
+    'latency',
+    'model',
+  ];
+  const rows = views.map(({ label, view }) => {
+    const models = [...new Set(view.steps.map((step) => step.model))];
+    const scripted = models.some((model) => model.startsWith('scripted:'));
+    return [
+      label,
+      view.agent,
+      view.status,
+      String(view.stepCount),
+      view.usage.inputTokens.toLocaleString('en-US'),
+      view.usage.outputTokens.toLocaleString('en-US'),
+      `$${view.costUsd.toFixed(6)}`,
+      view.durationMs === undefined ? '-' : `${(view.durationMs / 1000).toFixed(2)}s`,
+      `${models.join(', ')}${scripted ? ' *' : ''}`,
+    ];
+  });
+  return formatTable(headers, rows, new Set(['steps', 'tokens in', 'tokens out', 'cost (USD)', 'latency']));
+}
