@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../bin/plainloop.js', import.meta.url));
+
+/** Runs the real `plainloop` command, as `npx plainloop` and `npm start` do. */
+function plainloop(args: string[], environment: NodeJS.ProcessEnv, timeoutMs = 60_000) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: environment });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`plainloop ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A fresh machine: no REDIS_URL, no API key, only PATH. */
+const fresh: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+
+describe('plainloop demo', () => {
+  it('starts its own Redis, runs the example agents offline, prints the summary and exits 0', async () => {
+    const { code, stdout, stderr } = await plainloop(['demo'], fresh, 120_000);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('REDIS_URL is unset, so a private redis-server runs on redis://127.0.0.1:');
+    expect(stdout).toContain('No OPENAI_API_KEY');
+    expect(stdout).toMatch(/run\s+agent\s+status\s+steps\s+tokens in\s+tokens out\s+cost \(USD\)\s+latency\s+model/);
+    expect(stdout.match(/^(research|lead)-\d\s+\S+\s+succeeded\s+\d+/gm)).toHaveLength(5);
+    expect(stdout).toContain('scripted:research *');
+    expect(stdout).toContain('All 5 runs succeeded.');
+  }, 150_000);
+});
+
+describe('plainloop errors', () => {
+  it('says in one line what to install when there is no Redis to be had', async () => {
+    const { code, stdout, stderr } = await plainloop(['demo'], { PATH: '/nonexistent' });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^plainloop: redis-server was not found: install Redis .* or set REDIS_URL\n$/);
+    expect(stdout).not.toContain('Enqueued');
+  });
+
+  it('says in one line that Redis is unreachable', async () => {
+    const { code, stderr } = await plainloop(['worker'], { ...fresh, REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^plainloop: cannot reach Redis at redis:\/\/127\.0\.0\.1:1.*set REDIS_URL\n$/);
+  });
+
+  it('rejects an unknown command or flag in one line, exit code 2', async () => {
+    const unknown = await plainloop(['deploy'], fresh);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('plainloop: unknown command "deploy"; run plainloop help\n');
+    const badFlag = await plainloop(['api', '--prot', '80'], fresh);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr.split('\n')).toHaveLength(2);
+  });
+
+  it('names a bad environment variable in one line', async () => {
+    const { code, stderr } = await plainloop(['api'], { ...fresh, PORT: 'eighty' });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^plainloop: invalid environment: PORT: .*\n$/);
+  });
+
+  it('shows the usage', async () => {
+    const { code, stdout } = await plainloop(['help'], fresh);
+    expect(code).toBe(0);
+    expect(stdout).toContain('plainloop worker [--agents <path>] [--concurrency <n>]');
+  });
+});

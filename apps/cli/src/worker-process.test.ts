@@ -1,0 +1,163 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { submitRun } from '@plainloop/agent';
+import { RunRequest, type RunState } from '@plainloop/contracts';
+import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
+import { RunEventStream } from '@plainloop/telemetry';
+import { type FakeOpenAIServer, startFakeOpenAIServer, type TestRedis, useTestRedis } from '@plainloop/testing';
+import type { Queue } from 'bullmq';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type FleetProcess, startPlainloopProcess, stopProcesses } from './demo/fleet-processes.ts';
+
+const agentsPath = new URL('./test-fixtures/slow-tool-agent.ts', import.meta.url).pathname;
+const usagePerCall = { prompt: 1_000, completion: 100 };
+// gpt-4.1-mini list price: $0.40 per 1M input tokens, $1.60 per 1M output tokens.
+const costPerCall = (1_000 * 0.4 + 100 * 1.6) / 1_000_000;
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function exitOf(process: FleetProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (process.child.exitCode !== null || process.child.signalCode !== null) {
+    return Promise.resolve({ code: process.child.exitCode, signal: process.child.signalCode });
+  }
+  return new Promise((resolve) => process.child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+describe('worker processes under failure', () => {
+  let redis: TestRedis;
+  let producer: Redis;
+  let queue: Queue;
+  let model: FakeOpenAIServer;
+  let scratch: string;
+  let markers: string;
+  const processes: FleetProcess[] = [];
+
+  beforeEach(async () => {
+    redis = await useTestRedis();
+    producer = redis.connect('worker');
+    queue = createRunQueue(producer, redis.keys);
+    model = await startFakeOpenAIServer();
+    scratch = await mkdtemp(join(tmpdir(), 'plainloop-worker-test-'));
+    markers = join(scratch, 'markers');
+  });
+  afterEach(async () => {
+    await stopProcesses(processes.splice(0), 2_000);
+    await queue.close();
+    await model.close();
+    await redis.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  function startWorker(name: string): FleetProcess {
+    const worker = startPlainloopProcess(
+      name,
+      ['worker', '--agents', agentsPath, '--concurrency', '1'],
+      {
+        PATH: process.env.PATH,
+        REDIS_URL: redis.url,
+        PLAINLOOP_REDIS_PREFIX: redis.prefix,
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: model.baseUrl,
+        PLAINLOOP_LOCK_DURATION_MS: '2000',
+        PLAINLOOP_STALLED_INTERVAL_MS: '1000',
+        PLAINLOOP_SHUTDOWN_TIMEOUT_MS: '20000',
+        PLAINLOOP_LOG_LEVEL: 'info',
+      },
+      scratch,
+    );
+    processes.push(worker);
+    return worker;
+  }
+
+  /** The fake model: first a call of slow_lookup, then, once it sees the tool result, the final answer. */
+  function scriptModel(firstRunDelayMs: number) {
+    model.respondWith(({ body }) => {
+      const messages = body.messages as Array<{ role: string }>;
+      if (!messages.some((message) => message.role === 'tool')) {
+        return {
+          kind: 'completion',
+          toolCalls: [{ name: 'slow_lookup', arguments: { key: 'k-1', markerDirectory: markers, firstRunDelayMs } }],
+          usage: usagePerCall,
+        };
+      }
+      return { kind: 'completion', text: 'k-1 is value of k-1', usage: usagePerCall };
+    });
+  }
+
+  async function submit(): Promise<string> {
+    const store = new RunStore(producer, redis.keys);
+    const request = RunRequest.parse({ agent: 'slow-lookup', input: { key: 'k-1' } });
+    await waitFor('the worker to publish its agents', async () => ((await producer.hexists(redis.keys.agents, 'slow-lookup')) ? true : undefined));
+    const submitted = await submitRun({ store, queue, events: new RunEventStream(producer, redis.keys) }, request, Date.now());
+    return submitted.state.runId;
+  }
+
+  async function finishedRun(runId: string): Promise<RunState> {
+    const store = new RunStore(producer, redis.keys);
+    return waitFor('the run to finish', async () => {
+      const state = await store.load('default', runId);
+      return state && ['succeeded', 'failed'].includes(state.status) ? state : undefined;
+    }, 45_000);
+  }
+
+  const markerCount = () => (existsSync(markers) ? readdirSync(markers).filter((name) => name.startsWith('run_')).length : 0);
+
+  it('finishes a run from its checkpoint after its worker is SIGKILLed, without repeating the model call', async () => {
+    scriptModel(60_000);
+    const first = startWorker('worker-killed');
+    const runId = await submit();
+    // The marker appears once the model's answer is checkpointed and the slow tool is running.
+    await waitFor('the slow tool to start', () => (markerCount() === 1 ? true : undefined));
+    expect(model.requests).toHaveLength(1);
+
+    first.child.kill('SIGKILL');
+    expect((await exitOf(first)).signal).toBe('SIGKILL');
+
+    startWorker('worker-survivor');
+    const state = await finishedRun(runId);
+
+    expect(state).toMatchObject({ status: 'succeeded', output: 'k-1 is value of k-1', step: 2, llmCalls: 2, attempt: 2 });
+    // Two model calls in all: step 0's answer came from the checkpoint, not from a second request.
+    expect(model.requests).toHaveLength(2);
+    const store = new RunStore(producer, redis.keys);
+    const ledger = await store.loadModelCalls('default', runId);
+    expect(ledger.map((call) => call.step)).toEqual([0, 1]);
+    expect(state.costUsd).toBeCloseTo(2 * costPerCall, 12);
+    expect(state.usage).toMatchObject({ inputTokens: 2_000, outputTokens: 200 });
+    const events = (await new RunEventStream(producer, redis.keys).readRun('default', runId)).map(({ event }) => event.type);
+    expect(events.filter((type) => type === 'llm.called')).toHaveLength(2);
+    expect(events).toContain('run.resumed');
+  });
+
+  it('on SIGTERM finishes the phase in flight, gives the run back and exits 0; another worker completes it', async () => {
+    scriptModel(1_500);
+    const first = startWorker('worker-stopped');
+    const runId = await submit();
+    await waitFor('the slow tool to start', () => (markerCount() === 1 ? true : undefined));
+
+    first.child.kill('SIGTERM');
+    expect(await exitOf(first)).toEqual({ code: 0, signal: null });
+
+    const store = new RunStore(producer, redis.keys);
+    const released = await store.load('default', runId);
+    // The tool's result was checkpointed before the worker let go: the step is committed, not lost.
+    expect(released).toMatchObject({ status: 'running', step: 1, pending: null, toolCalls: 1 });
+    expect(await queue.getJobState(runId)).toMatch(/^(delayed|waiting|wait)$/);
+
+    startWorker('worker-next');
+    const state = await finishedRun(runId);
+    expect(state).toMatchObject({ status: 'succeeded', step: 2, llmCalls: 2, toolCalls: 1, attempt: 2 });
+    expect(model.requests).toHaveLength(2);
+  });
+});
