@@ -18,7 +18,9 @@ function plainloop(args: string[], environment: NodeJS.ProcessEnv, timeoutMs = 6
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`plainloop ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+      reject(
+        new Error(`plainloop ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`),
+      );
     }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -37,7 +39,9 @@ describe('plainloop demo', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('REDIS_URL is unset, so a private redis-server runs on redis://127.0.0.1:');
     expect(stdout).toContain('No OPENAI_API_KEY');
-    expect(stdout).toMatch(/run\s+agent\s+status\s+steps\s+tokens in\s+tokens out\s+cost \(USD\)\s+latency\s+model/);
+    expect(stdout).toMatch(
+      /run\s+agent\s+status\s+steps\s+tokens in\s+tokens out\s+cost \(USD\)\s+latency\s+model/,
+    );
     expect(stdout.match(/^(research|lead)-\d\s+\S+\s+succeeded\s+\d+/gm)).toHaveLength(5);
     expect(stdout).toContain('scripted:research *');
     expect(stdout).toContain('All 5 runs succeeded.');

@@ -7,7 +7,12 @@ import { submitRun } from '@plainloop/agent';
 import { RunRequest, type RunState } from '@plainloop/contracts';
 import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
 import { RunEventStream } from '@plainloop/telemetry';
-import { type FakeOpenAIServer, startFakeOpenAIServer, type TestRedis, useTestRedis } from '@plainloop/testing';
+import {
+  type FakeOpenAIServer,
+  startFakeOpenAIServer,
+  type TestRedis,
+  useTestRedis,
+} from '@plainloop/testing';
 import type { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FleetProcess, startPlainloopProcess, stopProcesses } from './demo/fleet-processes.ts';
@@ -17,7 +22,11 @@ const usagePerCall = { prompt: 1_000, completion: 100 };
 // gpt-4.1-mini list price: $0.40 per 1M input tokens, $1.60 per 1M output tokens.
 const costPerCall = (1_000 * 0.4 + 100 * 1.6) / 1_000_000;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe();
@@ -87,7 +96,9 @@ describe('worker processes under failure', () => {
       if (!messages.some((message) => message.role === 'tool')) {
         return {
           kind: 'completion',
-          toolCalls: [{ name: 'slow_lookup', arguments: { key: 'k-1', markerDirectory: markers, firstRunDelayMs } }],
+          toolCalls: [
+            { name: 'slow_lookup', arguments: { key: 'k-1', markerDirectory: markers, firstRunDelayMs } },
+          ],
           usage: usagePerCall,
         };
       }
@@ -98,20 +109,31 @@ describe('worker processes under failure', () => {
   async function submit(): Promise<string> {
     const store = new RunStore(producer, redis.keys);
     const request = RunRequest.parse({ agent: 'slow-lookup', input: { key: 'k-1' } });
-    await waitFor('the worker to publish its agents', async () => ((await producer.hexists(redis.keys.agents, 'slow-lookup')) ? true : undefined));
-    const submitted = await submitRun({ store, queue, events: new RunEventStream(producer, redis.keys) }, request, Date.now());
+    await waitFor('the worker to publish its agents', async () =>
+      (await producer.hexists(redis.keys.agents, 'slow-lookup')) ? true : undefined,
+    );
+    const submitted = await submitRun(
+      { store, queue, events: new RunEventStream(producer, redis.keys) },
+      request,
+      Date.now(),
+    );
     return submitted.state.runId;
   }
 
   async function finishedRun(runId: string): Promise<RunState> {
     const store = new RunStore(producer, redis.keys);
-    return waitFor('the run to finish', async () => {
-      const state = await store.load('default', runId);
-      return state && ['succeeded', 'failed'].includes(state.status) ? state : undefined;
-    }, 45_000);
+    return waitFor(
+      'the run to finish',
+      async () => {
+        const state = await store.load('default', runId);
+        return state && ['succeeded', 'failed'].includes(state.status) ? state : undefined;
+      },
+      45_000,
+    );
   }
 
-  const markerCount = () => (existsSync(markers) ? readdirSync(markers).filter((name) => name.startsWith('run_')).length : 0);
+  const markerCount = () =>
+    existsSync(markers) ? readdirSync(markers).filter((name) => name.startsWith('run_')).length : 0;
 
   it('finishes a run from its checkpoint after its worker is SIGKILLed, without repeating the model call', async () => {
     scriptModel(60_000);
@@ -127,7 +149,13 @@ describe('worker processes under failure', () => {
     startWorker('worker-survivor');
     const state = await finishedRun(runId);
 
-    expect(state).toMatchObject({ status: 'succeeded', output: 'k-1 is value of k-1', step: 2, llmCalls: 2, attempt: 2 });
+    expect(state).toMatchObject({
+      status: 'succeeded',
+      output: 'k-1 is value of k-1',
+      step: 2,
+      llmCalls: 2,
+      attempt: 2,
+    });
     // Two model calls in all: step 0's answer came from the checkpoint, not from a second request.
     expect(model.requests).toHaveLength(2);
     const store = new RunStore(producer, redis.keys);
@@ -135,7 +163,9 @@ describe('worker processes under failure', () => {
     expect(ledger.map((call) => call.step)).toEqual([0, 1]);
     expect(state.costUsd).toBeCloseTo(2 * costPerCall, 12);
     expect(state.usage).toMatchObject({ inputTokens: 2_000, outputTokens: 200 });
-    const events = (await new RunEventStream(producer, redis.keys).readRun('default', runId)).map(({ event }) => event.type);
+    const events = (await new RunEventStream(producer, redis.keys).readRun('default', runId)).map(
+      ({ event }) => event.type,
+    );
     expect(events.filter((type) => type === 'llm.called')).toHaveLength(2);
     expect(events).toContain('run.resumed');
   });

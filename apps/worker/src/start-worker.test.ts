@@ -1,0 +1,118 @@
+import { defineAgent, defineTool, submitRun } from '@plainloop/agent';
+import { loadConfig } from '@plainloop/config';
+import { AgentManifest, RunRequest, type RunState } from '@plainloop/contracts';
+import { scriptedModel } from '@plainloop/llm';
+import { createRunQueue, type Redis, RunStore, runJobOptions } from '@plainloop/redis';
+import { createLogger, RunEventStream } from '@plainloop/telemetry';
+import { type TestRedis, useTestRedis } from '@plainloop/testing';
+import type { Queue } from 'bullmq';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { type RunningWorker, startWorker } from './start-worker.ts';
+
+const echo = defineTool({
+  name: 'echo',
+  description: 'Echo the text',
+  input: z.object({ text: z.string() }),
+  run: ({ text }) => text,
+});
+const model = scriptedModel({
+  name: 'echo',
+  script: ({ turn, input }) =>
+    turn === 0
+      ? { toolCalls: [{ name: 'echo', arguments: { text: (input as { text: string }).text } }] }
+      : { text: 'echoed' },
+});
+const echoAgent = defineAgent({
+  name: 'echo',
+  instructions: 'Echo.',
+  input: z.object({ text: z.string() }),
+  tools: [echo],
+  models: { plan: [model], execute: [model] },
+});
+/** An agent whose input check throws instead of reporting: a bug the worker must not leave hanging. */
+const brokenAgent = defineAgent({
+  name: 'broken',
+  instructions: 'Never runs.',
+  input: z.object({ text: z.string() }).transform(() => {
+    throw new Error('bug in the input transform');
+  }),
+  models: { plan: [model], execute: [model] },
+});
+
+describe('startWorker', () => {
+  let redis: TestRedis;
+  let producer: Redis;
+  let queue: Queue;
+  let worker: RunningWorker;
+  let store: RunStore;
+
+  beforeEach(async () => {
+    redis = await useTestRedis();
+    producer = redis.connect();
+    queue = createRunQueue(producer, redis.keys);
+    store = new RunStore(producer, redis.keys);
+    const config = loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix, PLAINLOOP_CONCURRENCY: '2' });
+    worker = await startWorker({
+      config,
+      redisUrl: redis.url,
+      agents: [echoAgent, brokenAgent],
+      logger: createLogger({ service: 'worker-test', level: 'silent' }),
+    });
+  });
+  afterEach(async () => {
+    await worker.close();
+    await queue.close();
+    await redis.close();
+  });
+
+  async function until(runId: string, done: (state: RunState) => boolean): Promise<RunState> {
+    for (let waited = 0; waited < 15_000; waited += 50) {
+      const state = await store.load('default', runId);
+      if (state && done(state)) return state;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`run ${runId} did not get there`);
+  }
+
+  it('publishes the manifest of each agent it runs', async () => {
+    const stored = await producer.hget(redis.keys.agents, 'echo');
+    expect(AgentManifest.parse(JSON.parse(stored ?? '{}'))).toMatchObject({
+      name: 'echo',
+      tools: [{ name: 'echo', idempotent: false }],
+      models: { plan: ['scripted:echo'], execute: ['scripted:echo'] },
+    });
+  });
+
+  it('takes a submitted run from the queue to its result', async () => {
+    const request = RunRequest.parse({ agent: 'echo', input: { text: 'hello' } });
+    const { state } = await submitRun(
+      { store, queue, events: new RunEventStream(producer, redis.keys) },
+      request,
+      Date.now(),
+    );
+    const finished = await until(state.runId, (current) => current.status === 'succeeded');
+    expect(finished).toMatchObject({ output: 'echoed', step: 2, toolCalls: 1 });
+    await expect.poll(() => queue.getJobState(state.runId)).toBe('completed');
+  });
+
+  it('ends the run of a job BullMQ gave up on, instead of leaving it running', async () => {
+    const request = RunRequest.parse({ agent: 'broken', input: { text: 'x' } });
+    const runId = 'run_brokenjob0001';
+    await queue.add('run', { runId, request }, { ...runJobOptions, jobId: runId, attempts: 1 });
+    const ended = await until(runId, (current) => current.status === 'failed');
+    expect(ended.error).toEqual({
+      code: 'internal_error',
+      message: 'the run failed inside the worker; the logs have the details',
+      retryable: false,
+    });
+  });
+
+  it('fails a job that does not carry a run, without retrying it', async () => {
+    await queue.add('run', { hello: 'world' }, { ...runJobOptions, jobId: 'not-a-run' });
+    await expect.poll(() => queue.getJobState('not-a-run'), { timeout: 10_000 }).toBe('failed');
+    const job = await queue.getJob('not-a-run');
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toMatch(/does not carry a run/);
+  });
+});
