@@ -4,6 +4,7 @@
  * the same Redis in the same process, and prints steps/s, per-step overhead and the ratio.
  */
 import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
 import { submitRun } from '@plainloop/agent';
 import { loadConfig } from '@plainloop/config';
 import { RunEvent, RunRequest } from '@plainloop/contracts';
@@ -21,7 +22,8 @@ import { Queue, Worker } from 'bullmq';
 import { startWorker } from '../src/start-worker.ts';
 import { benchAgent } from './bench-agent.ts';
 
-const runs = Number(process.env.BENCH_RUNS ?? 300);
+const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '300' } } });
+const runs = Number(flags.runs);
 const stepsPerRun = 3;
 const concurrencies = [1, 8];
 
@@ -113,8 +115,9 @@ async function plainloopSteps(url: string, prefix: string, concurrency: number) 
   };
 }
 
-let server: PrivateRedisServer | undefined;
-const url = process.env.REDIS_URL ?? (server = await startPrivateRedisServer()).url;
+const configuredUrl = loadConfig().redis.url;
+const server: PrivateRedisServer | undefined = configuredUrl ? undefined : await startPrivateRedisServer();
+const url = configuredUrl ?? server?.url ?? '';
 try {
   console.log(
     `plainloop step benchmark: ${runs} runs × ${stepsPerRun} steps, scripted model, one tool call per step`,
