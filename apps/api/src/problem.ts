@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 
 /** An RFC 9457 problem body: what every 4xx and 5xx of the API carries, never a stack trace. */
-export type Problem = {
+type Problem = {
   type: string;
   title: string;
   status: number;

@@ -6,7 +6,7 @@ import { runWorkerProcess } from '@plainloop/worker';
 import { runDemo } from './demo/run-demo.ts';
 import { UsageError } from './usage-error.ts';
 
-export const usage = `plainloop: production AI agents as a worker fleet on BullMQ and Redis
+const usage = `plainloop: production AI agents as a worker fleet on BullMQ and Redis
 
 Usage:
   plainloop demo                                     start Redis (if needed), the API and two workers, run the example agents
@@ -20,7 +20,7 @@ Redis comes from REDIS_URL (worker and api default to redis://127.0.0.1:6379).`;
 const defaultRedisUrl = 'redis://127.0.0.1:6379';
 
 /** The path of the example agents, which the demo runs and `plainloop worker` loads by default. */
-export function exampleAgentsPath(): string {
+function exampleAgentsPath(): string {
   return fileURLToPath(import.meta.resolve('@plainloop/example-agents'));
 }
 

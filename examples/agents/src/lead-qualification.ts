@@ -11,7 +11,7 @@ type Score = { score: number; reasons: string[] };
 const hasError = (value: unknown) => typeof value === 'object' && value !== null && 'error' in value;
 
 /** Look the company up, score the lead, decide; an unknown company is an answer too, not a crash. */
-export function leadQualificationScript({ turn, input, toolResults }: ScriptContext): ScriptedReply {
+function leadQualificationScript({ turn, input, toolResults }: ScriptContext): ScriptedReply {
   const lead = input as Lead;
   const company = toolResults.get('lookup_company');
   if (turn === 0)

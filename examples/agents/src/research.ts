@@ -7,7 +7,7 @@ import { summarize } from './tools/summarize.ts';
 type Found = Array<{ url: string; text: string }>;
 
 /** What a good model would do here, written down: search, summarise what was found, answer with sources. */
-export function researchScript({ turn, input, toolResults }: ScriptContext): ScriptedReply {
+function researchScript({ turn, input, toolResults }: ScriptContext): ScriptedReply {
   const { topic } = input as { topic: string };
   const found = toolResults.get('search');
   if (turn === 0) return { toolCalls: [{ name: 'search', arguments: { query: topic, limit: 3 } }] };

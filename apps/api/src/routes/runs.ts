@@ -26,7 +26,7 @@ const iso = (epochMs: number | undefined) =>
   epochMs === undefined ? undefined : new Date(epochMs).toISOString();
 
 /** The run as a producer sees it: no transcript, no internal bookkeeping. */
-export function presentRun(state: RunState, modelCalls: ModelCallRecord[]) {
+function presentRun(state: RunState, modelCalls: ModelCallRecord[]) {
   return {
     runId: state.runId,
     agent: state.agent,
