@@ -48,7 +48,7 @@ describe('plainloop demo', () => {
   }, 150_000);
 });
 
-describe('plainloop errors', () => {
+describe('plainloop errors', { timeout: 60_000 }, () => {
   it('says in one line what to install when there is no Redis to be had', async () => {
     const { code, stdout, stderr } = await plainloop(['demo'], { PATH: '/nonexistent' });
     expect(code).toBe(1);

@@ -43,7 +43,8 @@ function exitOf(process: FleetProcess): Promise<{ code: number | null; signal: N
   return new Promise((resolve) => process.child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-describe('worker processes under failure', () => {
+// Real processes, real Redis, real timeouts: generous limits so a loaded CI machine does not flake.
+describe('worker processes under failure', { timeout: 120_000 }, () => {
   let redis: TestRedis;
   let producer: Redis;
   let queue: Queue;

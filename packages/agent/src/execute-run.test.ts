@@ -317,15 +317,37 @@ describe('executeRun', () => {
         return ['found'];
       },
     });
+    // A second call of worker A's step, still running when A loses the run: it must be told to stop.
+    let watchRuns = 0;
+    let staleWatchAborted = false;
+    const watch = defineTool({
+      name: 'watch',
+      description: 'Waits for its signal the first time',
+      input: z.object({}),
+      run: async (_input, context) => {
+        watchRuns += 1;
+        if (watchRuns > 1) return 'watched';
+        await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve()));
+        staleWatchAborted = true;
+        return 'aborted';
+      },
+    });
     const { model } = countingModel(({ turn }) =>
-      turn === 0 ? { toolCalls: [{ name: 'search', arguments: { query: 'x' } }] } : { text: 'final' },
+      turn === 0
+        ? {
+            toolCalls: [
+              { name: 'search', arguments: { query: 'x' } },
+              { name: 'watch', arguments: {} },
+            ],
+          }
+        : { text: 'final' },
     );
     const agents = agentsOf(
       defineAgent({
         name: 'research',
         instructions: 'Research.',
         input: z.object({ topic: z.string() }),
-        tools: [stuckOnce],
+        tools: [stuckOnce, watch],
         models: { plan: [model], execute: [model] },
       }),
     );
@@ -346,6 +368,8 @@ describe('executeRun', () => {
       reason: expect.stringContaining('another worker owns it'),
     });
     expect(await environment.store.load('default', runJob.runId)).toEqual(finished);
+    // Losing the run aborted worker A's other call still in flight.
+    await expect.poll(() => staleWatchAborted).toBe(true);
   });
 
   it('does nothing for a run that already finished (a redelivered job)', async () => {

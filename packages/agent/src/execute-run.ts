@@ -88,6 +88,7 @@ async function runSteps(
 ): Promise<RunOutcome> {
   const limits = effectiveLimits(bound.agent.limits, session.state.limits);
   while (!isTerminalStatus(session.state.status)) {
+    if (session.fencedBy) throw session.fencedBy;
     if (options.shouldRelease() || options.signal.aborted) return { kind: 'released', state: session.state };
     if (session.state.pending !== null) {
       await actStep(session, bound);

@@ -1,5 +1,5 @@
 import type { Message, RunEvent, RunState } from '@plainloop/contracts';
-import type { CheckpointOptions, RunStore } from '@plainloop/redis';
+import { type CheckpointOptions, RunFencedError, type RunStore } from '@plainloop/redis';
 import type { Logger, RunEventStream } from '@plainloop/telemetry';
 
 export type RunSettings = {
@@ -31,7 +31,11 @@ export type RunEventDraft = DistributiveOmit<RunEvent, 'runId' | 'tenantId' | 'a
 export class RunSession {
   readonly environment: RunEnvironment;
   readonly logger: Logger;
+  /** Aborts the session's model and tool calls: the caller's signal, or this session losing the run. */
   readonly signal: AbortSignal;
+  /** Set once a write was refused because another worker owns the run. */
+  fencedBy: RunFencedError | undefined;
+  readonly #lost = new AbortController();
   #state: RunState;
   readonly #turns: Message[];
   #writes: Promise<unknown> = Promise.resolve();
@@ -40,7 +44,7 @@ export class RunSession {
     this.environment = environment;
     this.#state = state;
     this.#turns = turns;
-    this.signal = signal;
+    this.signal = AbortSignal.any([signal, this.#lost.signal]);
     this.logger = environment.logger.child({
       runId: state.runId,
       tenantId: state.tenantId,
@@ -62,8 +66,18 @@ export class RunSession {
     options: CheckpointOptions = {},
   ): Promise<RunState> {
     const write = this.#writes.then(async () => {
+      if (this.fencedBy) throw this.fencedBy;
       const next = { ...change(this.#state), updatedAt: this.environment.now() };
-      this.#state = await this.environment.store.checkpoint(this.#state, next, options);
+      try {
+        this.#state = await this.environment.store.checkpoint(this.#state, next, options);
+      } catch (error) {
+        if (error instanceof RunFencedError) {
+          // The run is someone else's now: stop this worker's calls still in flight for it.
+          this.fencedBy = error;
+          this.#lost.abort(error);
+        }
+        throw error;
+      }
       if (options.appendTurns) this.#turns.push(...options.appendTurns);
       return this.#state;
     });
