@@ -1,0 +1,1 @@
+export default { name: 'looks-like-an-agent' };
