@@ -8,6 +8,15 @@ export type InputCheck =
 
 const refreshAfterMs = 2_000;
 
+/** A manifest that is not JSON is skipped like one that does not fit the schema. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The agents workers have published, read from Redis and kept for a moment. The API checks a run's
  * agent and input against them before anything is queued, so bad input is a 422 now rather than a
@@ -31,7 +40,7 @@ export class AgentCatalog {
     const stored = await this.#redis.hgetall(this.#keys.agents);
     const manifests = new Map<string, AgentManifest>();
     for (const [name, json] of Object.entries(stored)) {
-      const parsed = AgentManifest.safeParse(JSON.parse(json));
+      const parsed = AgentManifest.safeParse(parseJson(json));
       if (parsed.success) manifests.set(name, parsed.data);
     }
     this.#manifests = manifests;

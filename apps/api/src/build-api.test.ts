@@ -26,7 +26,7 @@ describe('the producer API', () => {
     redis = await useTestRedis('producer');
     const config = loadConfig({
       PLAINLOOP_REDIS_PREFIX: redis.prefix,
-      PLAINLOOP_API_BODY_LIMIT_BYTES: '4096',
+      PLAINLOOP_API_BODY_LIMIT_BYTES: '65536',
     });
     const { bound } = bindModels(research, createModelCatalog({ openai: {} }));
     await redis.client.hset(redis.keys.agents, 'research', JSON.stringify(manifestOf(bound, Date.now())));
@@ -86,7 +86,7 @@ describe('the producer API', () => {
     ['input that does not fit the agent', { agent: 'research', input: { topic: '' } }, 422, 'invalid_input'],
     [
       'a body over the size limit',
-      { agent: 'research', input: { topic: 'x'.repeat(5_000) } },
+      { agent: 'research', input: { topic: 'x'.repeat(70_000) } },
       413,
       'body_too_large',
     ],
@@ -105,6 +105,18 @@ describe('the producer API', () => {
     const queue = createRunQueue(redis.connect('worker'), redis.keys);
     expect(await queue.count()).toBe(0);
     await queue.close();
+  });
+
+  it('answers JSON nested too deeply for the validator with a 400', async () => {
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"agent":"research","input":${deep}}`,
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ title: 'invalid_request', detail: 'the body nests too deeply' });
   });
 
   it('lists what is wrong with the input', async () => {

@@ -28,6 +28,7 @@ export async function buildApi({ config, redis, logger }: ApiOptions): Promise<F
     queue,
     events: new RunEventStream(redis, keys),
     agents,
+    logger,
   });
   app.get('/health', async () => {
     await redis.ping();

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { submitRun } from '@plainloop/agent';
 import { RunRequest, type RunState } from '@plainloop/contracts';
 import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
-import { RunEventStream } from '@plainloop/telemetry';
+import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import {
   type FakeOpenAIServer,
   startFakeOpenAIServer,
@@ -114,7 +114,12 @@ describe('worker processes under failure', { timeout: 120_000 }, () => {
       (await producer.hexists(redis.keys.agents, 'slow-lookup')) ? true : undefined,
     );
     const submitted = await submitRun(
-      { store, queue, events: new RunEventStream(producer, redis.keys) },
+      {
+        store,
+        queue,
+        events: new RunEventStream(producer, redis.keys),
+        logger: createLogger({ service: 'test', level: 'silent' }),
+      },
       request,
       Date.now(),
     );

@@ -57,6 +57,8 @@ async function rawBullmq(url: string, prefix: string, concurrency: number, jobs:
   return jobs / seconds;
 }
 
+const logger = createLogger({ service: 'bench', level: 'error' });
+
 async function plainloopSteps(url: string, prefix: string, concurrency: number) {
   const config = loadConfig({
     PLAINLOOP_REDIS_PREFIX: prefix,
@@ -71,18 +73,13 @@ async function plainloopSteps(url: string, prefix: string, concurrency: number) 
   // Enqueue everything first so the worker's throughput, not the producer's, is measured.
   for (let index = 0; index < runs; index += 1) {
     await submitRun(
-      { store, queue, events },
+      { store, queue, events, logger },
       RunRequest.parse({ agent: 'bench', input: { index } }),
       Date.now(),
     );
   }
   const started = performance.now();
-  const worker = await startWorker({
-    config,
-    redisUrl: url,
-    agents: [benchAgent],
-    logger: createLogger({ service: 'bench', level: 'error' }),
-  });
+  const worker = await startWorker({ config, redisUrl: url, agents: [benchAgent], logger });
   let finished = 0;
   let lastId = '0';
   const stepStarts = new Map<string, number>();

@@ -40,6 +40,8 @@ const brokenAgent = defineAgent({
   models: { plan: [model], execute: [model] },
 });
 
+const logger = createLogger({ service: 'worker-test', level: 'silent' });
+
 describe('startWorker', () => {
   let redis: TestRedis;
   let producer: Redis;
@@ -53,12 +55,7 @@ describe('startWorker', () => {
     queue = createRunQueue(producer, redis.keys);
     store = new RunStore(producer, redis.keys);
     const config = loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix, PLAINLOOP_CONCURRENCY: '2' });
-    worker = await startWorker({
-      config,
-      redisUrl: redis.url,
-      agents: [echoAgent, brokenAgent],
-      logger: createLogger({ service: 'worker-test', level: 'silent' }),
-    });
+    worker = await startWorker({ config, redisUrl: redis.url, agents: [echoAgent, brokenAgent], logger });
   });
   afterEach(async () => {
     await worker.close();
@@ -87,13 +84,33 @@ describe('startWorker', () => {
   it('takes a submitted run from the queue to its result', async () => {
     const request = RunRequest.parse({ agent: 'echo', input: { text: 'hello' } });
     const { state } = await submitRun(
-      { store, queue, events: new RunEventStream(producer, redis.keys) },
+      { store, queue, events: new RunEventStream(producer, redis.keys), logger },
       request,
       Date.now(),
     );
     const finished = await until(state.runId, (current) => current.status === 'succeeded');
     expect(finished).toMatchObject({ output: 'echoed', step: 2, toolCalls: 1 });
     await expect.poll(() => queue.getJobState(state.runId)).toBe('completed');
+  });
+
+  it('runs again for an idempotency key whose old run expired while its finished job was still kept', async () => {
+    const request = RunRequest.parse({ agent: 'echo', input: { text: 'hello' }, idempotencyKey: 'order-7' });
+    const submit = () =>
+      submitRun(
+        { store, queue, events: new RunEventStream(producer, redis.keys), logger },
+        request,
+        Date.now(),
+      );
+    const first = await submit();
+    await until(first.state.runId, (current) => current.status === 'succeeded');
+    await expect.poll(() => queue.getJobState(first.state.runId)).toBe('completed');
+    const keys = redis.keys.run('default', first.state.runId);
+    await producer.del(keys.state, keys.turns, keys.ledger, keys.events); // the run's retention ran out
+
+    const second = await submit();
+    expect(second).toMatchObject({ kind: 'created', state: { runId: first.state.runId, status: 'queued' } });
+    const again = await until(second.state.runId, (current) => current.status === 'succeeded');
+    expect(again.attempt).toBe(1);
   });
 
   it('ends the run of a job BullMQ gave up on, instead of leaving it running', async () => {
@@ -106,6 +123,16 @@ describe('startWorker', () => {
       message: 'the run failed inside the worker; the logs have the details',
       retryable: false,
     });
+  });
+
+  it('leaves a run for an agent it does not have to a retry, and fails it by name at the last attempt', async () => {
+    const request = RunRequest.parse({ agent: 'translator', input: { text: 'x' } });
+    const runId = 'run_unknownagent01';
+    await queue.add('run', { runId, request }, { ...runJobOptions, jobId: runId, attempts: 2 });
+    const ended = await until(runId, (current) => current.status === 'failed');
+    expect(ended).toMatchObject({ attempt: 1, error: { code: 'unknown_agent' } });
+    const job = await queue.getJob(runId);
+    expect(job?.attemptsMade).toBe(2);
   });
 
   it('fails a job that does not carry a run, without retrying it', async () => {

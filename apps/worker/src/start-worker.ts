@@ -86,20 +86,24 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       job: parsed.data,
       signal,
       shouldRelease: () => closing,
+      lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
     });
     switch (outcome.kind) {
       case 'finished':
         return { status: outcome.state.status };
+      case 'unknown_agent':
+        // Another worker may have the agent (a rolling deploy, a mixed fleet): let BullMQ retry the job.
+        throw new Error(`this worker has no agent named ${outcome.agent}`);
       case 'released':
         // Back to the queue at once, from the checkpoint just written; no worker slot is held meanwhile.
         await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
       case 'fenced':
-        logger.warn(
-          { runId: parsed.data.runId, reason: outcome.reason },
-          'dropped a run another worker took over',
-        );
-        return { fenced: true };
+        // Someone else wrote the run. If this worker still holds the job, it goes back to the queue and
+        // is taken again from the latest checkpoint; if not, the move fails and the holder carries on.
+        logger.warn({ runId: parsed.data.runId, reason: outcome.reason }, 'run moved on under this worker');
+        await job.moveToDelayed(Date.now(), token).catch(() => undefined);
+        throw new DelayedError();
     }
   }
 
@@ -113,46 +117,71 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     maxStalledCount: config.worker.maxStalledCount,
   });
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  const endings = new Set<Promise<void>>();
   worker.on('failed', (job, error) => {
     if (!job) return;
-    void (async () => {
-      // Only a job BullMQ has given up on (no attempts left, or stalled too often) ends its run.
-      if ((await job.getState()) !== 'failed') return;
-      const data = RunJobData.safeParse(job.data);
-      if (!data.success) return;
-      const lost = /stalled/i.test(error.message);
-      const ended = await abandonRun(environment, data.data.request.tenantId, data.data.runId, {
-        code: lost ? 'worker_lost' : 'internal_error',
-        message: lost
-          ? 'the workers running this run stopped responding too many times'
-          : 'the run failed inside the worker; the logs have the details',
-        retryable: false,
-      });
-      logger.error({ err: error, runId: data.data.runId, ended }, 'run job failed for good');
-    })().catch((caught) => logger.error({ err: caught }, 'could not end the run of a failed job'));
+    const ending = endRunOfFailedJob(job, error)
+      .catch((caught) =>
+        logger.error({ err: caught, jobId: job.id }, 'could not end the run of a failed job'),
+      )
+      .finally(() => endings.delete(ending));
+    endings.add(ending);
   });
+
+  /** Only a job BullMQ has given up on (no attempts left, or stalled too often) ends its run. */
+  async function endRunOfFailedJob(job: Job, error: Error): Promise<void> {
+    if ((await job.getState()) !== 'failed') return;
+    const data = RunJobData.safeParse(job.data);
+    if (!data.success) return;
+    const lost = /stalled/i.test(error.message);
+    const ended = await abandonRun(environment, data.data.request.tenantId, data.data.runId, {
+      code: lost ? 'worker_lost' : 'internal_error',
+      message: lost
+        ? 'the workers running this run stopped responding too many times'
+        : 'the run failed inside the worker; the logs have the details',
+      retryable: false,
+    });
+    logger.error({ err: error, runId: data.data.runId, ended }, 'run job failed for good');
+  }
+
   await worker.waitUntilReady();
   logger.info(
     { workerId, agents: [...agents.keys()], concurrency: config.worker.concurrency },
     'worker started',
   );
 
+  let closed: Promise<void> | undefined;
+  async function shutDown(): Promise<void> {
+    closing = true;
+    logger.info({ workerId }, 'worker shutting down: active runs stop at their next checkpoint');
+    const timeoutMs = config.worker.shutdownTimeoutMs;
+    const abortTimer = setTimeout(() => {
+      logger.warn({ workerId }, 'shutdown timeout reached: aborting in-flight calls');
+      forceStop.abort(new Error('shutdown timeout'));
+    }, timeoutMs);
+    // Past a second grace period nothing is waited for: a call that ignores its signal, Redis gone.
+    let forceTimer: NodeJS.Timeout | undefined;
+    const forced = new Promise<void>((resolve) => {
+      forceTimer = setTimeout(() => {
+        logger.error({ workerId }, 'runs did not stop after the abort: closing without waiting');
+        resolve(worker.close(true));
+      }, timeoutMs + 10_000);
+    });
+    try {
+      await Promise.race([worker.close(), forced]);
+      await Promise.allSettled(endings);
+    } finally {
+      clearTimeout(abortTimer);
+      clearTimeout(forceTimer);
+      await redis.quit().catch(() => redis.disconnect());
+    }
+    logger.info({ workerId }, 'worker stopped');
+  }
+
   return {
-    async close() {
-      if (closing) return;
-      closing = true;
-      logger.info({ workerId }, 'worker shutting down: active runs stop at their next checkpoint');
-      const timer = setTimeout(() => {
-        logger.warn({ workerId }, 'shutdown timeout reached: aborting in-flight calls');
-        forceStop.abort(new Error('shutdown timeout'));
-      }, config.worker.shutdownTimeoutMs);
-      try {
-        await worker.close();
-      } finally {
-        clearTimeout(timer);
-        await redis.quit().catch(() => redis.disconnect());
-      }
-      logger.info({ workerId }, 'worker stopped');
+    close() {
+      closed ??= shutDown();
+      return closed;
     },
   };
 }

@@ -34,6 +34,7 @@ describe('the example agents, offline', () => {
       job: { runId: runIdFor(request), request },
       signal: new AbortController().signal,
       shouldRelease: () => false,
+      lastAttempt: true,
     });
     if (outcome.kind !== 'finished') throw new Error(`run did not finish: ${outcome.kind}`);
     return outcome.state;

@@ -77,16 +77,35 @@ export async function actStep(session: RunSession, bound: BoundAgent): Promise<v
   }
 
   const unfinished = calls
-    .filter((call) => !(call.id in pending.toolResults))
-    .map((call) => validateToolCall(bound.agent.tools, call))
-    .filter((validated) => validated.ok);
-  await Promise.all(unfinished.map((validated) => runCall(session, validated)));
+    .filter((call) => !Object.hasOwn(pending.toolResults, call.id))
+    .map((call) => validateToolCall(bound.agent.tools, call));
+  // A call saved as valid can fail validation on resume (the tool was renamed or its schema tightened
+  // by a deploy in between): it gets its structured error like any invalid call, so the step goes on.
+  const nowInvalid = unfinished.filter((validated) => !validated.ok);
+  if (nowInvalid.length > 0) {
+    await session.update((current) => {
+      const latest = pendingOf(current);
+      const errors = Object.fromEntries(
+        nowInvalid.map(({ call, error }) => [call.id, { ok: false as const, error }]),
+      );
+      return { ...current, pending: { ...latest, toolResults: { ...latest.toolResults, ...errors } } };
+    });
+  }
+  const settled = await Promise.allSettled(
+    unfinished.filter((validated) => validated.ok).map((validated) => runCall(session, validated)),
+  );
+  const failure = settled.find((outcome) => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
 
   const results = pendingOf(session.state).toolResults;
   const toolMessages: Message[] = [];
   for (const call of calls) {
-    const result = results[call.id];
-    if (result === undefined) return; // stopped mid-phase; the loop releases the run
+    const result = Object.hasOwn(results, call.id) ? results[call.id] : undefined;
+    if (result === undefined) {
+      // Only a stop (cancellation, shutdown, a lost run) leaves a call without a result.
+      if (session.signal.aborted) return;
+      throw new Error(`tool call ${call.id} of step ${session.state.step} has no result`);
+    }
     toolMessages.push(toolMessageOf(call, result));
   }
   await session.update((current) => ({ ...current, step: current.step + 1, pending: null }), {

@@ -1,4 +1,4 @@
-import { type LanguageModel, modelRefOf, type Tier } from '@plainloop/contracts';
+import { type LanguageModel, ModelRef, modelRefOf, type Tier } from '@plainloop/contracts';
 import { type ModelCatalog, priceOf } from '@plainloop/llm';
 import type { Agent } from './define-agent.ts';
 import { AgentDefinitionError } from './errors/agent-definition-error.ts';
@@ -30,6 +30,11 @@ export function bindModels(agent: Agent, catalog: ModelCatalog): { bound: BoundA
       if (!resolution.ok) {
         notes.skipped.push(resolution.reason);
         continue;
+      }
+      if (!ModelRef.safeParse(modelRefOf(resolution.model)).success) {
+        throw new AgentDefinitionError(
+          `agent ${agent.name}: the model object "${modelRefOf(resolution.model)}" needs a lower-case provider and a model id without spaces`,
+        );
       }
       chain.push(resolution.model);
       const priced = resolution.model.pricedAs ?? modelRefOf(resolution.model);

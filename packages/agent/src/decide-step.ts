@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   addUsage,
-  type GenerateResult,
+  GenerateResult,
   modelRefOf,
   type PendingStep,
   PlainloopError,
@@ -9,7 +9,7 @@ import {
   type ToolCall,
   type ToolForModel,
 } from '@plainloop/contracts';
-import { costUsd, priceOf } from '@plainloop/llm';
+import { costUsd, LanguageModelError, priceOf } from '@plainloop/llm';
 import { validateToolCall } from '@plainloop/tools';
 import type { BoundAgent } from './bind-models.ts';
 import { finishRun } from './finish-run.ts';
@@ -62,7 +62,7 @@ export async function decideStep(session: RunSession, bound: BoundAgent): Promis
   const started = performance.now();
   let result: GenerateResult;
   try {
-    result = await model.doGenerate({
+    const answer = await model.doGenerate({
       messages: buildMessages(bound.agent.instructions, state.input, turns),
       tools: toolsForModel(bound),
       ...(bound.agent.outputSchema
@@ -71,6 +71,18 @@ export async function decideStep(session: RunSession, bound: BoundAgent): Promis
       timeoutMs: environment.settings.modelTimeoutMs,
       signal: session.signal,
     });
+    // What is saved must load again: an answer that breaks the contract (a custom adapter, a loose
+    // OpenAI-compatible server) is a failed call, not a run that can no longer be read.
+    const checked = GenerateResult.safeParse(answer);
+    if (!checked.success) {
+      const problem = checked.error.issues[0];
+      throw new LanguageModelError({
+        kind: 'server',
+        model: modelRef,
+        message: `the model's answer does not fit the LanguageModel spec: ${problem?.path.join('.')}: ${problem?.message}`,
+      });
+    }
+    result = checked.data;
   } catch (error) {
     if (session.signal.aborted) return;
     const failure = structuredFailure(error);

@@ -1,4 +1,10 @@
-import type { LanguageModel, RunEvent, RunJobData, RunRequestInput } from '@plainloop/contracts';
+import type {
+  GenerateResult,
+  LanguageModel,
+  RunEvent,
+  RunJobData,
+  RunRequestInput,
+} from '@plainloop/contracts';
 import { RunRequest } from '@plainloop/contracts';
 import {
   createModelCatalog,
@@ -19,12 +25,13 @@ import { executeRun } from './execute-run.ts';
 import { runIdFor } from './run-identity.ts';
 import type { RunEnvironment } from './run-session.ts';
 
-const search = defineTool({
+const searchDefinition = {
   name: 'search',
   description: 'Search the web',
   input: z.object({ query: z.string().min(1) }),
-  run: ({ query }) => [`${query}: result one`, `${query}: result two`],
-});
+  run: ({ query }: { query: string }) => [`${query}: result one`, `${query}: result two`],
+};
+const search = defineTool(searchDefinition);
 const summarize = defineTool({
   name: 'summarize',
   description: 'Summarize texts',
@@ -103,7 +110,7 @@ describe('executeRun', () => {
   }
 
   const run = (agents: Map<string, BoundAgent>, runJob: RunJobData, shouldRelease = () => false) =>
-    executeRun({ environment, agents, job: runJob, signal: noStop, shouldRelease });
+    executeRun({ environment, agents, job: runJob, signal: noStop, shouldRelease, lastAttempt: true });
 
   it('runs a multi-step run to a validated output, checkpointing every step', async () => {
     const { model, counter } = countingModel(researchScript);
@@ -240,8 +247,22 @@ describe('executeRun', () => {
     expect(counter.calls).toBe(0);
   });
 
-  it('fails a run for an agent this worker does not have, by name', async () => {
+  it('leaves a run for an agent it does not have to other workers, and fails it by name on the last attempt', async () => {
     const runJob = job({ agent: 'nobody', input: {} });
+    const early = await executeRun({
+      environment,
+      agents: agentsOf(),
+      job: runJob,
+      signal: noStop,
+      shouldRelease: () => false,
+      lastAttempt: false,
+    });
+    expect(early).toEqual({ kind: 'unknown_agent', agent: 'nobody' });
+    expect(await environment.store.load('default', runJob.runId)).toMatchObject({
+      status: 'queued',
+      attempt: 0,
+    });
+
     await run(agentsOf(), runJob);
     expect(await environment.store.load('default', runJob.runId)).toMatchObject({
       status: 'failed',
@@ -291,6 +312,54 @@ describe('executeRun', () => {
     expect(state).toMatchObject({ status: 'succeeded', attempt: 2, llmCalls: 3 });
     expect(await environment.store.loadModelCalls('default', runJob.runId)).toHaveLength(3);
     expect((await eventsOf(runJob.runId)).map((event) => event.type)).toContain('run.resumed');
+  });
+
+  it('gives a saved tool call that no longer validates its structured error on resume, and goes on', async () => {
+    const { model } = countingModel(researchScript);
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    let decided = false;
+    const first = await run(agentsOf(researchAgent(model)), runJob, () => {
+      const release = decided;
+      decided = true;
+      return release;
+    });
+    expect(first.kind).toBe('released');
+
+    // A deploy in between renamed the tool the saved answer calls.
+    const renamed = defineTool({ ...searchDefinition, name: 'web_search' });
+    const redeployed = defineAgent({
+      name: 'research',
+      instructions: 'Research the topic.',
+      input: z.object({ topic: z.string() }),
+      tools: [renamed, summarize],
+      models: { plan: [model], execute: [model] },
+    });
+    const second = await run(agentsOf(redeployed), runJob);
+    expect(second.kind).toBe('finished');
+    const turns = await environment.store.loadTurns('default', runJob.runId);
+    expect(turns[1]).toMatchObject({ role: 'tool', toolName: 'search', isError: true });
+    expect(turns[1]?.role === 'tool' && JSON.parse(turns[1].content)).toMatchObject({
+      error: { code: 'unknown_tool' },
+    });
+  });
+
+  it('fails the step, not the run record, when a model answer breaks the spec', async () => {
+    const broken: LanguageModel = {
+      provider: 'scripted',
+      modelId: 'broken',
+      doGenerate: async () =>
+        ({
+          text: 'x',
+          toolCalls: [{ id: '', name: 'search', argumentsJson: '{}' }],
+          finishReason: 'tool_calls',
+          usage: { inputTokens: 1.5, cachedInputTokens: 0, outputTokens: 1, reasoningTokens: 0 },
+        }) as GenerateResult,
+    };
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    await run(agentsOf(researchAgent(broken)), runJob);
+    const state = await environment.store.load('default', runJob.runId);
+    expect(state).toMatchObject({ status: 'failed', error: { code: 'llm_server', retryable: true } });
+    expect(state?.error?.message).toContain('does not fit the LanguageModel spec');
   });
 
   it('fences out a stale worker: its write after another worker took the run over is refused', async () => {

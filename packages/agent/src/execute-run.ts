@@ -16,6 +16,11 @@ export type ExecuteRunOptions = {
   signal: AbortSignal;
   /** Asked between phases; true means stop at this checkpoint and give the run back (graceful shutdown). */
   shouldRelease: () => boolean;
+  /**
+   * Whether another worker may still get this run. While it may, a run for an agent this worker does
+   * not have is left alone (a rolling deploy, a mixed fleet); on the last chance it fails by name.
+   */
+  lastAttempt: boolean;
 };
 
 export type RunOutcome =
@@ -24,7 +29,9 @@ export type RunOutcome =
   /** Stopped at a checkpoint on request; the run goes back to the queue and resumes from there. */
   | { kind: 'released'; state: RunState }
   /** Another worker took the run over; this one must drop it without writing anything more. */
-  | { kind: 'fenced'; reason: string };
+  | { kind: 'fenced'; reason: string }
+  /** This worker does not have the run's agent; nothing was written, another worker may have it. */
+  | { kind: 'unknown_agent'; agent: string };
 
 /**
  * Runs a run from wherever its last checkpoint left it until it finishes or is released. Each
@@ -37,6 +44,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     newRunState(job.runId, job.request, environment.now()),
   );
   if (isTerminalStatus(stored.status)) return { kind: 'finished', state: stored };
+  const bound = options.agents.get(stored.agent);
+  if (bound === undefined && !options.lastAttempt) return { kind: 'unknown_agent', agent: stored.agent };
   try {
     const turns = await environment.store.loadTurns(stored.tenantId, stored.runId);
     const session = new RunSession(environment, stored, turns, signal);
@@ -50,9 +59,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     if (taken.attempt === 1) await session.emit({ type: 'run.started', attempt: taken.attempt });
     else await session.emit({ type: 'run.resumed', step: taken.step, attempt: taken.attempt });
 
-    const bound = options.agents.get(taken.agent);
     if (bound === undefined) {
-      const message = `this worker has no agent named ${taken.agent}`;
+      const message = `no worker that picked this run up has an agent named ${taken.agent}`;
       await finishRun(session, {
         status: 'failed',
         error: { code: 'unknown_agent', message, retryable: false },

@@ -31,7 +31,7 @@ export type RunEventDraft = DistributiveOmit<RunEvent, 'runId' | 'tenantId' | 'a
 export class RunSession {
   readonly environment: RunEnvironment;
   readonly logger: Logger;
-  /** Aborts the session's model and tool calls: the caller's signal, or this session losing the run. */
+  /** Aborts the session's model and tool calls: the caller's signal, or a checkpoint write that failed. */
   readonly signal: AbortSignal;
   /** Set once a write was refused because another worker owns the run. */
   fencedBy: RunFencedError | undefined;
@@ -71,11 +71,10 @@ export class RunSession {
       try {
         this.#state = await this.environment.store.checkpoint(this.#state, next, options);
       } catch (error) {
-        if (error instanceof RunFencedError) {
-          // The run is someone else's now: stop this worker's calls still in flight for it.
-          this.fencedBy = error;
-          this.#lost.abort(error);
-        }
+        // The run is someone else's now, or this worker cannot save its work: either way its calls
+        // still in flight for the run must stop, or a retry would run them a second time.
+        if (error instanceof RunFencedError) this.fencedBy = error;
+        this.#lost.abort(error);
         throw error;
       }
       if (options.appendTurns) this.#turns.push(...options.appendTurns);

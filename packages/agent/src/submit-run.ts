@@ -1,6 +1,6 @@
 import type { RunJobData, RunRequest, RunState } from '@plainloop/contracts';
 import { type RunStore, runJobOptions } from '@plainloop/redis';
-import type { RunEventStream } from '@plainloop/telemetry';
+import type { Logger, RunEventStream } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
 import { newRunState, requestHashOf, runIdFor } from './run-identity.ts';
 
@@ -17,7 +17,7 @@ export type SubmitResult =
  * producer that crashed between the two writes.
  */
 export async function submitRun(
-  dependencies: { store: RunStore; queue: Queue; events: Pick<RunEventStream, 'publish'> },
+  dependencies: { store: RunStore; queue: Queue; events: Pick<RunEventStream, 'publish'>; logger: Logger },
   request: RunRequest,
   now: number,
 ): Promise<SubmitResult> {
@@ -26,15 +26,20 @@ export async function submitRun(
   if (!created && state.requestHash !== requestHashOf(request)) return { kind: 'conflict', state };
   if (created || state.status === 'queued') {
     const data: RunJobData = { runId, request };
-    await dependencies.queue.add('run', data, { ...runJobOptions, jobId: runId });
+    const job = await dependencies.queue.add('run', data, { ...runJobOptions, jobId: runId });
+    // An idempotency key reused after its old run expired can meet that run's finished job, still kept
+    // by BullMQ under the same id; adding was then a no-op, so the old job makes way for the new run.
+    if (created && ['completed', 'failed'].includes(await job.getState())) {
+      await job.remove();
+      await dependencies.queue.add('run', data, { ...runJobOptions, jobId: runId });
+    }
   }
   if (!created) return { kind: 'existing', state };
-  await dependencies.events.publish({
-    type: 'run.queued',
-    runId,
-    tenantId: state.tenantId,
-    agent: state.agent,
-    at: now,
-  });
+  // The run is saved and queued: a lost event must not turn that into an error for the producer.
+  await dependencies.events
+    .publish({ type: 'run.queued', runId, tenantId: state.tenantId, agent: state.agent, at: now })
+    .catch((error: unknown) =>
+      dependencies.logger.warn({ err: error, runId }, 'could not publish run.queued'),
+    );
   return { kind: 'created', state };
 }

@@ -92,6 +92,19 @@ describe('RunStore', () => {
     expect(await store.loadModelCalls('acme', 'run_1')).toEqual([]);
   });
 
+  it('treats a resend of a write that already landed as a success, not as fencing', async () => {
+    const { state } = await store.create(newRun('run_1'));
+    const written = await store.checkpoint(state, { ...state, status: 'running' }, { writeId: 'write-1' });
+    // The reply was lost with the connection and the client sent the same script again.
+    await expect(
+      store.checkpoint(state, { ...state, status: 'running' }, { writeId: 'write-1' }),
+    ).resolves.toEqual(written);
+    // A different write on the same old version is still fenced out.
+    await expect(
+      store.checkpoint(state, { ...state, step: 9 }, { writeId: 'write-2' }),
+    ).rejects.toBeInstanceOf(RunFencedError);
+  });
+
   it('never counts a replayed ledger entry twice', async () => {
     const { state } = await store.create(newRun('run_1'));
     const once = await store.checkpoint(state, state, { modelCall: call });

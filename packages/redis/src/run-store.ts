@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type Message,
   type ModelCallRecord,
@@ -16,6 +17,8 @@ export type CheckpointOptions = {
   modelCall?: ModelCallRecord;
   /** Keep the run's keys this long from now (set when the run finishes). */
   expireSeconds?: number;
+  /** Identifies this write, so a resend of it after a lost reply is recognised (default: random). */
+  writeId?: string;
 };
 
 /**
@@ -72,6 +75,7 @@ export class RunStore {
       keys.ledger,
       keys.events,
       String(previous.version),
+      options.writeId ?? randomUUID(),
       JSON.stringify(written),
       String(options.expireSeconds ?? 0),
       options.modelCall?.callId ?? '',

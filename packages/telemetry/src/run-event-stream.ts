@@ -31,11 +31,11 @@ export class RunEventStream {
   async publish(event: RunEvent): Promise<void> {
     const payload = JSON.stringify(event);
     const runStream = this.#keys.run(event.tenantId, event.runId).events;
-    await this.#redis
-      .multi()
-      .xadd(runStream, 'MAXLEN', '~', this.#limits.perRun, '*', 'event', payload)
-      .xadd(this.#keys.events, 'MAXLEN', '~', this.#limits.global, '*', 'event', payload)
-      .exec();
+    // Two commands, not a transaction: the two streams live in different cluster slots.
+    await Promise.all([
+      this.#redis.xadd(runStream, 'MAXLEN', '~', this.#limits.perRun, '*', 'event', payload),
+      this.#redis.xadd(this.#keys.events, 'MAXLEN', '~', this.#limits.global, '*', 'event', payload),
+    ]);
   }
 
   /** Reads the run's own events after `afterId` (exclusive), oldest first. */

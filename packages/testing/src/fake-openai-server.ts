@@ -101,8 +101,8 @@ function sendJson(
 
 /**
  * A fake OpenAI server on 127.0.0.1 that speaks the Chat Completions wire protocol, for running the
- * real `openai` SDK in tests. It counts every request, so a test can prove a call was not made twice.
- * Errors carry `x-should-retry: false`, so an SDK left with retries on fails fast instead of hiding it.
+ * real `openai` SDK in tests. It counts every request, so a test can prove a call was not made twice
+ * (and that the SDK's own retries are off: one fault, one request).
  */
 export async function startFakeOpenAIServer(): Promise<FakeOpenAIServer> {
   const requests: RecordedRequest[] = [];
@@ -159,7 +159,7 @@ export async function startFakeOpenAIServer(): Promise<FakeOpenAIServer> {
               code: reply.code ?? null,
             },
           },
-          { 'x-should-retry': 'false', ...reply.headers },
+          reply.headers,
         );
       case 'hang':
         // Never answer; the client's timeout or abort must end the call.

@@ -55,10 +55,13 @@ function normaliseOutput(tool: Tool, output: unknown, maxOutputChars: number): T
       return failure('invalid_output', `${tool.name} returned output that does not fit its schema`, false);
     }
   }
-  let json: string;
+  let json: string | undefined;
   try {
     json = JSON.stringify(output ?? null);
   } catch {
+    json = undefined;
+  }
+  if (json === undefined) {
     return failure('invalid_output', `${tool.name} returned output that cannot be written as JSON`, false);
   }
   if (json.length <= maxOutputChars) return { ok: true, output: JSON.parse(json) };

@@ -123,6 +123,17 @@ describe('runTool', () => {
     expect(result).toMatchObject({ ok: false, error: { code: 'invalid_output' } });
   });
 
+  it('refuses an output that is not JSON at all', async () => {
+    const odd = defineTool({
+      name: 'odd',
+      description: 'Returns a function',
+      input: z.object({}),
+      run: () => () => 1,
+    });
+    const result = await runTool(odd, {}, { ...options, signal });
+    expect(result).toMatchObject({ ok: false, error: { code: 'invalid_output' } });
+  });
+
   it('does not start a tool for a run that was already stopped', async () => {
     const controller = new AbortController();
     controller.abort();

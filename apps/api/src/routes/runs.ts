@@ -1,7 +1,7 @@
 import { submitRun } from '@plainloop/agent';
 import { type ModelCallRecord, RunRequest, type RunState, TenantId } from '@plainloop/contracts';
 import type { RunStore } from '@plainloop/redis';
-import type { RunEventStream } from '@plainloop/telemetry';
+import type { Logger, RunEventStream } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -13,10 +13,21 @@ export type RunRoutesDependencies = {
   queue: Queue;
   events: RunEventStream;
   agents: AgentCatalog;
+  logger: Logger;
 };
 
 const RunParams = z.object({ runId: z.string().regex(/^run_[a-zA-Z0-9_-]{8,64}$/, 'not a run id') });
 const TenantQuery = z.object({ tenantId: TenantId.default('default') });
+
+/** Validates a body; JSON nested deep enough to overflow the validator's stack is a 400, not a 500. */
+function parseRunRequest(body: unknown) {
+  try {
+    return RunRequest.safeParse(body);
+  } catch (error) {
+    if (error instanceof RangeError) return 'too_deep' as const;
+    throw error;
+  }
+}
 
 function issuesOf(error: z.ZodError): string[] {
   return error.issues.slice(0, 10).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
@@ -56,7 +67,10 @@ function presentRun(state: RunState, modelCalls: ModelCallRecord[]) {
 
 export function registerRunRoutes(app: FastifyInstance, dependencies: RunRoutesDependencies) {
   app.post('/v1/runs', async (request, reply) => {
-    const body = RunRequest.safeParse(request.body);
+    const body = parseRunRequest(request.body);
+    if (body === 'too_deep') {
+      return sendProblem(reply, 400, 'invalid_request', 'the body nests too deeply');
+    }
     if (!body.success) {
       return sendProblem(
         reply,

@@ -17,6 +17,8 @@ export type LanguageModelErrorDetails = {
   /** How long the provider asked us to wait, from `retry-after(-ms)` or the error body. */
   retryAfterMs?: number;
   requestId?: string;
+  /** The provider's own verdict (`x-should-retry`), when it gives one; otherwise the kind decides. */
+  retryable?: boolean;
   cause?: unknown;
 };
 
@@ -33,7 +35,7 @@ export class LanguageModelError extends PlainloopError {
 
   constructor(details: LanguageModelErrorDetails) {
     super(`llm_${details.kind}`, details.message, {
-      retryable: retryableKinds.has(details.kind),
+      retryable: details.retryable ?? retryableKinds.has(details.kind),
       cause: details.cause,
     });
     this.kind = details.kind;

@@ -153,6 +153,26 @@ describe('OpenAIChatModel on the real SDK against a loopback fake', () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it('lets the provider overrule the status with x-should-retry', async () => {
+    server.enqueue({
+      kind: 'error',
+      status: 500,
+      message: 'permanent',
+      headers: { 'x-should-retry': 'false' },
+    });
+    const error = await failureOf(model.doGenerate(options([{ role: 'user', content: 'hi' }])));
+    expect(error).toMatchObject({ kind: 'server', retryable: false });
+  });
+
+  it('makes up tool call ids a loose OpenAI-compatible server leaves out', async () => {
+    server.enqueue({
+      kind: 'completion',
+      toolCalls: [{ id: '', name: 'get_weather', arguments: { city: 'Oslo' } }],
+    });
+    const result = await model.doGenerate(options([{ role: 'user', content: 'hi' }]));
+    expect(result.toolCalls[0]?.id).toBe('call_0');
+  });
+
   it('tells auth, context length and other bad requests apart, none retryable', async () => {
     server.enqueue(
       { kind: 'error', status: 401, message: 'bad key' },

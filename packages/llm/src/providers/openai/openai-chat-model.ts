@@ -76,16 +76,29 @@ export class OpenAIChatModel implements LanguageModel {
     if (!choice) {
       throw new LanguageModelError({ kind: 'server', message: 'the response had no choices', model });
     }
-    const toolCalls = (choice.message.tool_calls ?? []).flatMap((call) =>
+    // Some OpenAI-compatible servers leave the id out; results are matched by id, so one is made up.
+    const toolCalls = (choice.message.tool_calls ?? []).flatMap((call, index) =>
       call.type === 'function'
-        ? [{ id: call.id, name: call.function.name, argumentsJson: call.function.arguments }]
+        ? [
+            {
+              id: call.id || `call_${index}`,
+              name: call.function.name,
+              argumentsJson: call.function.arguments ?? '',
+            },
+          ]
         : [],
     );
     const usage = completion.usage;
+    const refusal = choice.message.refusal;
     return {
-      text: choice.message.content ?? '',
+      text: choice.message.content ?? refusal ?? '',
       toolCalls,
-      finishReason: toolCalls.length > 0 ? 'tool_calls' : (finishReasons[choice.finish_reason] ?? 'other'),
+      finishReason:
+        toolCalls.length > 0
+          ? 'tool_calls'
+          : refusal
+            ? 'content_filter'
+            : (finishReasons[choice.finish_reason] ?? 'other'),
       usage: {
         inputTokens: usage?.prompt_tokens ?? 0,
         cachedInputTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,

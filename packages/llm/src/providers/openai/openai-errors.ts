@@ -23,7 +23,10 @@ export function toLanguageModelError(error: unknown, model: string): LanguageMod
   }
   if (error instanceof APIError) {
     const providerMessage = (error.error as { message?: string } | undefined)?.message ?? error.message;
+    // The server may say outright whether a retry can help; that beats any guess from the status.
+    const shouldRetry = error.headers?.get('x-should-retry');
     const details = {
+      ...(shouldRetry === 'true' || shouldRetry === 'false' ? { retryable: shouldRetry === 'true' } : {}),
       model,
       status: error.status,
       message: `${error.status ?? 'stream'}: ${providerMessage}`,
@@ -35,6 +38,7 @@ export function toLanguageModelError(error: unknown, model: string): LanguageMod
     if (status === 429) return new LanguageModelError({ ...details, kind: 'rate_limit' });
     if (status === 401 || status === 403) return new LanguageModelError({ ...details, kind: 'auth' });
     if (status === 408) return new LanguageModelError({ ...details, kind: 'timeout' });
+    if (status === 409) return new LanguageModelError({ ...details, kind: 'server' });
     if (status === 503 || status === 529) return new LanguageModelError({ ...details, kind: 'overloaded' });
     if (status === undefined || status >= 500) return new LanguageModelError({ ...details, kind: 'server' });
     if (error.code === 'context_length_exceeded' || contextLengthMessage.test(providerMessage)) {
