@@ -8,7 +8,7 @@ import { RunRequest, type RunState } from '@plainloop/contracts';
 import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
 import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import {
-  type FakeOpenAIServer,
+  type FakeProviderServer,
   startFakeOpenAIServer,
   type TestRedis,
   useTestRedis,
@@ -48,7 +48,7 @@ describe('worker processes under failure', { timeout: 120_000 }, () => {
   let redis: TestRedis;
   let producer: Redis;
   let queue: Queue;
-  let model: FakeOpenAIServer;
+  let model: FakeProviderServer;
   let scratch: string;
   let markers: string;
   const processes: FleetProcess[] = [];
