@@ -25,6 +25,19 @@ export function createKeySchema(prefix: string) {
     events: `${prefix}:events`,
     /** Agent manifests published by workers, by agent name. */
     agents: `${prefix}:agents`,
+    /** A model's fleet-wide circuit breaker; `breakers` lists every model that has one. */
+    breaker: (model: string) => `${prefix}:breaker:{${model}}`,
+    breakers: `${prefix}:breakers`,
+    /** A model's fleet-wide admission: requests and tokens of the last minute, and any cooldown. */
+    admission(model: string) {
+      const base = `${prefix}:admission:{${model}}`;
+      return {
+        requests: `${base}:requests`,
+        tokens: `${base}:tokens`,
+        tokenTotal: `${base}:token-total`,
+        cooldown: `${base}:cooldown`,
+      };
+    },
   };
 }
 

@@ -9,6 +9,10 @@ function script(name: string): string {
 const scripts = {
   plainloopCreateRun: { numberOfKeys: 1, lua: script('create-run') },
   plainloopCheckpointRun: { numberOfKeys: 4, lua: script('checkpoint-run') },
+  plainloopBreakerAcquire: { numberOfKeys: 1, lua: script('breaker-acquire') },
+  plainloopBreakerRecord: { numberOfKeys: 2, lua: script('breaker-record') },
+  plainloopAdmissionReserve: { numberOfKeys: 4, lua: script('admission-reserve') },
+  plainloopAdmissionSettle: { numberOfKeys: 2, lua: script('admission-settle') },
 } as const;
 
 export type ScriptedRedis = Redis & {
@@ -20,6 +24,35 @@ export type ScriptedRedis = Redis & {
     eventsKey: string,
     ...argv: string[]
   ): Promise<[number, number?]>;
+  plainloopBreakerAcquire(
+    breakerKey: string,
+    cooldownMs: string,
+    probeLeaseMs: string,
+  ): Promise<[number, 'closed' | 'open' | 'half_open', number]>;
+  plainloopBreakerRecord(
+    breakerKey: string,
+    breakersKey: string,
+    outcome: 'success' | 'failure',
+    threshold: string,
+    model: string,
+  ): Promise<['opened' | 'closed' | '', number]>;
+  plainloopAdmissionReserve(
+    requestsKey: string,
+    tokensKey: string,
+    tokenTotalKey: string,
+    cooldownKey: string,
+    requestsPerMinute: string,
+    tokensPerMinute: string,
+    reservationId: string,
+    estimatedTokens: string,
+  ): Promise<[number, number, number]>;
+  plainloopAdmissionSettle(
+    tokensKey: string,
+    tokenTotalKey: string,
+    reservationId: string,
+    reservedTokens: string,
+    usedTokens: string,
+  ): Promise<number>;
 };
 
 export function withPlainloopScripts(redis: Redis): ScriptedRedis {

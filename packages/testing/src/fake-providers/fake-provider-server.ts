@@ -40,6 +40,8 @@ export type CompletionReply = Extract<FakeReply, { kind: 'completion' }>;
 export type ErrorReply = Extract<FakeReply, { kind: 'error' }>;
 
 export type RecordedRequest = {
+  /** When the request arrived (milliseconds since the epoch), to check how long a client waited. */
+  receivedAt: number;
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
@@ -105,6 +107,7 @@ export async function startFakeProviderServer(protocol: FakeProtocol): Promise<F
       );
     }
     const recorded: RecordedRequest = {
+      receivedAt: Date.now(),
       method: request.method ?? 'GET',
       path,
       headers: request.headers,

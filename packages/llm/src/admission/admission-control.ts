@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { GenerateOptions, ModelRef } from '@plainloop/contracts';
+import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } from '@plainloop/redis';
+
+export type ModelLimits = { requestsPerMinute?: number; tokensPerMinute?: number };
+
+export type Reservation = { id: string; model: ModelRef; tokens: number };
+
+export type AdmissionDecision =
+  | { admitted: true; reservation: Reservation }
+  | { admitted: false; retryInMs: number };
+
+const charactersPerToken = 4;
+const defaultExpectedOutputTokens = 1_000;
+
+/**
+ * A call's tokens before it is made: the prompt at about four characters a token, plus the answer it
+ * may write. Deliberately rough; the reservation is settled with the real usage as soon as it is known.
+ */
+export function estimateTokens(
+  options: Pick<GenerateOptions, 'messages' | 'tools' | 'maxOutputTokens'>,
+): number {
+  let characters = 0;
+  for (const message of options.messages) {
+    characters += message.content.length;
+    if (message.role === 'assistant')
+      for (const call of message.toolCalls) characters += call.argumentsJson.length;
+  }
+  characters += JSON.stringify(options.tools).length;
+  return (
+    Math.ceil(characters / charactersPerToken) + (options.maxOutputTokens ?? defaultExpectedOutputTokens)
+  );
+}
+
+/**
+ * Token-aware admission shared by the fleet: per `provider:model`, a one-minute sliding window of
+ * requests and tokens in Redis, and a cooldown any worker can set when a provider asks everyone to
+ * wait. Configured limits are the provider's real ones; the fleet as a whole stays under them.
+ */
+export class AdmissionControl {
+  readonly #redis: ScriptedRedis;
+  readonly #keys: KeySchema;
+  readonly #limits: Readonly<Record<string, ModelLimits>>;
+
+  constructor(redis: Redis, keys: KeySchema, limits: Readonly<Record<string, ModelLimits>>) {
+    this.#redis = withPlainloopScripts(redis);
+    this.#keys = keys;
+    this.#limits = limits;
+  }
+
+  async reserve(model: ModelRef, estimatedTokens: number): Promise<AdmissionDecision> {
+    const limits = this.#limits[model] ?? {};
+    const keys = this.#keys.admission(model);
+    const id = randomUUID();
+    const [admitted, retryInMs, reserved] = await this.#redis.plainloopAdmissionReserve(
+      keys.requests,
+      keys.tokens,
+      keys.tokenTotal,
+      keys.cooldown,
+      String(limits.requestsPerMinute ?? 0),
+      String(limits.tokensPerMinute ?? 0),
+      id,
+      String(Math.max(0, Math.ceil(estimatedTokens))),
+    );
+    return admitted === 1
+      ? { admitted: true, reservation: { id, model, tokens: reserved } }
+      : { admitted: false, retryInMs };
+  }
+
+  /** Counts what the call really used instead of the estimate (0 when it failed before using any). */
+  async settle(reservation: Reservation, usedTokens: number): Promise<void> {
+    const keys = this.#keys.admission(reservation.model);
+    await this.#redis.plainloopAdmissionSettle(
+      keys.tokens,
+      keys.tokenTotal,
+      reservation.id,
+      String(reservation.tokens),
+      String(Math.max(0, Math.round(usedTokens))),
+    );
+  }
+
+  /** Holds every worker off a model for `milliseconds` (a provider's long retry-after). */
+  async coolDown(model: ModelRef, milliseconds: number): Promise<void> {
+    await this.#redis.set(
+      this.#keys.admission(model).cooldown,
+      '1',
+      'PX',
+      Math.max(1, Math.ceil(milliseconds)),
+    );
+  }
+}
