@@ -68,11 +68,12 @@ module.exports = {
     },
     {
       name: 'testing-only-in-tests',
-      comment: 'packages/testing is a dev dependency: only test files and the test setup may import it.',
+      comment:
+        'packages/testing is a dev dependency: only tests, the conformance suites they run, and the test setup may import it.',
       severity: 'error',
       from: {
         path: '^(apps|packages|examples)/',
-        pathNot: ['\\.test\\.ts$', '^packages/testing/', '^vitest\\.shared\\.ts$'],
+        pathNot: ['\\.test\\.ts$', '/src/conformance/', '^packages/testing/', '^vitest\\.shared\\.ts$'],
       },
       to: { path: '^packages/testing/' },
     },

@@ -43,7 +43,7 @@ describe('plainloop demo', () => {
       /run\s+agent\s+status\s+steps\s+tokens in\s+tokens out\s+cost \(USD\)\s+latency\s+model/,
     );
     expect(stdout.match(/^(research|lead)-\d\s+\S+\s+succeeded\s+\d+/gm)).toHaveLength(5);
-    expect(stdout).toContain('scripted:research *');
+    expect(stdout).toContain('scripted:research-plan, scripted:research-execute *');
     expect(stdout).toContain('All 5 runs succeeded.');
   }, 150_000);
 });

@@ -4,15 +4,15 @@ import {
   abandonRun,
   type BoundAgent,
   bindModels,
+  createRunEnvironment,
   executeRun,
   manifestOf,
-  type RunEnvironment,
 } from '@plainloop/agent';
 import type { PlainloopConfig } from '@plainloop/config';
 import { RunJobData } from '@plainloop/contracts';
-import { createModelCatalog } from '@plainloop/llm';
-import { createKeySchema, createRedisClient, queueNames, RunStore } from '@plainloop/redis';
-import { type Logger, RunEventStream } from '@plainloop/telemetry';
+import { createModelCatalog, loadPriceFile } from '@plainloop/llm';
+import { createKeySchema, createRedisClient, queueNames } from '@plainloop/redis';
+import type { Logger } from '@plainloop/telemetry';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 
 export type StartWorkerOptions = {
@@ -37,26 +37,36 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const workerId = `worker-${process.pid}-${randomUUID().slice(0, 6)}`;
   const keys = createKeySchema(config.redis.prefix);
   const redis = createRedisClient(options.redisUrl, 'worker', workerId);
-  const environment: RunEnvironment = {
-    store: new RunStore(redis, keys),
-    events: new RunEventStream(redis, keys),
+  const prices = config.models.pricesFile ? await loadPriceFile(config.models.pricesFile) : undefined;
+  const environment = createRunEnvironment({
+    redis,
+    keys,
     logger,
-    now: Date.now,
     settings: {
       modelTimeoutMs: config.runs.modelTimeoutMs,
       maxToolOutputChars: config.runs.maxToolOutputChars,
       retentionSeconds: config.runs.retentionSeconds,
     },
-  };
+    models: {
+      retry: config.models.retry,
+      breaker: config.models.breaker,
+      limits: config.models.limits,
+      maxStepWaitMs: config.models.maxStepWaitMs,
+    },
+    ...(prices ? { prices } : {}),
+  });
 
   const catalog = createModelCatalog(config.providers);
   const agents = new Map<string, BoundAgent>();
   for (const agent of options.agents) {
-    const { bound, notes } = bindModels(agent, catalog);
+    const { bound, notes } = bindModels(agent, catalog, environment.models.prices);
     for (const reason of notes.skipped)
       logger.warn({ agent: agent.name }, `model left out of the chain: ${reason}`);
     for (const model of notes.unpriced)
-      logger.warn({ agent: agent.name, model }, 'no price for this model: its calls count as $0');
+      logger.warn(
+        { agent: agent.name, model },
+        'no price known for this model: its calls are flagged and count as $0 (add it with PLAINLOOP_PRICES_FILE)',
+      );
     agents.set(agent.name, bound);
   }
   const publishedAt = Date.now();
@@ -94,6 +104,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       case 'unknown_agent':
         // Another worker may have the agent (a rolling deploy, a mixed fleet): let BullMQ retry the job.
         throw new Error(`this worker has no agent named ${outcome.agent}`);
+      case 'waiting':
+        // Checkpointed as waiting: back to the queue until a model can take the call, no slot held.
+        await job.moveToDelayed(Math.max(outcome.resumeAt, Date.now()), token);
+        throw new DelayedError();
       case 'released':
         // Back to the queue at once, from the checkpoint just written; no worker slot is held meanwhile.
         await job.moveToDelayed(Date.now(), token);

@@ -1,8 +1,14 @@
-import { bindModels, executeRun, loadAgents, type RunEnvironment, runIdFor } from '@plainloop/agent';
+import {
+  bindModels,
+  createRunEnvironment,
+  executeRun,
+  loadAgents,
+  type RunEnvironment,
+  runIdFor,
+} from '@plainloop/agent';
 import { RunRequest } from '@plainloop/contracts';
 import { createModelCatalog } from '@plainloop/llm';
-import { RunStore } from '@plainloop/redis';
-import { createLogger, RunEventStream } from '@plainloop/telemetry';
+import { createLogger } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import agents from './index.ts';
@@ -16,13 +22,18 @@ describe('the example agents, offline', () => {
 
   beforeEach(async () => {
     redis = await useTestRedis();
-    environment = {
-      store: new RunStore(redis.client, redis.keys),
-      events: new RunEventStream(redis.client, redis.keys),
+    environment = createRunEnvironment({
+      redis: redis.client,
+      keys: redis.keys,
       logger: createLogger({ service: 'test', level: 'silent' }),
-      now: Date.now,
       settings: { modelTimeoutMs: 5_000, maxToolOutputChars: 16_000, retentionSeconds: 600 },
-    };
+      models: {
+        retry: { attemptsPerModel: 3, baseDelayMs: 1, maxDelayMs: 5, maxInlineWaitMs: 100 },
+        breaker: { failureThreshold: 3, cooldownMs: 60_000, probeLeaseMs: 60_000 },
+        limits: {},
+        maxStepWaitMs: 60_000,
+      },
+    });
   });
   afterEach(() => redis.close());
 
@@ -50,7 +61,7 @@ describe('the example agents, offline', () => {
     if (!research) throw new Error('no research agent');
     const { notes, bound } = bindModels(research, catalog);
     expect(bound.models.plan.map((model) => `${model.provider}:${model.modelId}`)).toEqual([
-      'scripted:research',
+      'scripted:research-plan',
     ]);
     expect(notes.skipped[0]).toContain('needs OPENAI_API_KEY');
   });

@@ -1,6 +1,7 @@
 import { defineAgent } from '@plainloop/agent';
-import { type ScriptContext, type ScriptedReply, scriptedModel } from '@plainloop/llm';
+import type { ScriptContext, ScriptedReply } from '@plainloop/llm';
 import { z } from 'zod';
+import { offlineTiers } from './offline-models.ts';
 import { lookupCompany } from './tools/lookup-company.ts';
 import { scoreLead } from './tools/score-lead.ts';
 
@@ -41,12 +42,7 @@ function leadQualificationScript({ turn, input, toolResults }: ScriptContext): S
   };
 }
 
-const offline = scriptedModel({
-  name: 'lead-qualification',
-  script: leadQualificationScript,
-  pricedAs: 'openai:gpt-4.1-mini',
-  latencyMs: 40,
-});
+const offline = offlineTiers('lead-qualification', leadQualificationScript);
 
 export const leadQualification = defineAgent({
   name: 'lead-qualification',
@@ -64,8 +60,8 @@ export const leadQualification = defineAgent({
   }),
   tools: [lookupCompany, scoreLead],
   models: {
-    plan: ['openai:gpt-4.1', offline],
-    execute: ['openai:gpt-4.1-mini', offline],
+    plan: ['openai:gpt-4.1', offline.plan],
+    execute: ['openai:gpt-4.1-mini', offline.execute],
   },
   limits: { maxIterations: 10, maxCostUsd: 0.1 },
 });

@@ -1,6 +1,7 @@
 import { defineAgent } from '@plainloop/agent';
-import { type ScriptContext, type ScriptedReply, scriptedModel } from '@plainloop/llm';
+import type { ScriptContext, ScriptedReply } from '@plainloop/llm';
 import { z } from 'zod';
+import { offlineTiers } from './offline-models.ts';
 import { search } from './tools/search.ts';
 import { summarize } from './tools/summarize.ts';
 
@@ -30,13 +31,7 @@ function researchScript({ turn, input, toolResults }: ScriptContext): ScriptedRe
   };
 }
 
-/** Offline stand-in for the demo when no OPENAI_API_KEY is set; priced as the model it stands in for. */
-const offline = scriptedModel({
-  name: 'research',
-  script: researchScript,
-  pricedAs: 'openai:gpt-4.1-mini',
-  latencyMs: 40,
-});
+const offline = offlineTiers('research', researchScript);
 
 export const research = defineAgent({
   name: 'research',
@@ -48,8 +43,8 @@ export const research = defineAgent({
   output: z.object({ summary: z.string(), sources: z.array(z.string()) }),
   tools: [search, summarize],
   models: {
-    plan: ['openai:gpt-4.1', offline],
-    execute: ['openai:gpt-4.1-mini', offline],
+    plan: ['openai:gpt-4.1', offline.plan],
+    execute: ['openai:gpt-4.1-mini', offline.execute],
   },
   limits: { maxIterations: 25, maxCostUsd: 0.25 },
 });

@@ -1,7 +1,8 @@
 import { isTerminalStatus, type StructuredError } from '@plainloop/contracts';
 import { RunFencedError } from '@plainloop/redis';
 import { finishRun } from './finish-run.ts';
-import { type RunEnvironment, RunSession } from './run-session.ts';
+import type { RunEnvironment } from './run-environment.ts';
+import { RunSession } from './run-session.ts';
 
 /**
  * Ends a run whose job BullMQ gave up on (it stalled too often, or kept throwing), so no run stays

@@ -1,5 +1,5 @@
 import { type LanguageModel, ModelRef, modelRefOf, type Tier } from '@plainloop/contracts';
-import { type ModelCatalog, priceOf } from '@plainloop/llm';
+import { createPriceCatalog, type ModelCatalog, type PriceCatalog } from '@plainloop/llm';
 import type { Agent } from './define-agent.ts';
 import { AgentDefinitionError } from './errors/agent-definition-error.ts';
 
@@ -21,7 +21,11 @@ export type BindingNotes = {
  * left out and reported, so the next model in the chain serves; a tier with no model left is an error
  * that stops the worker at start-up, not a run at 3am.
  */
-export function bindModels(agent: Agent, catalog: ModelCatalog): { bound: BoundAgent; notes: BindingNotes } {
+export function bindModels(
+  agent: Agent,
+  catalog: ModelCatalog,
+  prices: PriceCatalog = createPriceCatalog(),
+): { bound: BoundAgent; notes: BindingNotes } {
   const notes: BindingNotes = { skipped: [], unpriced: [] };
   const resolveChain = (tier: Tier): LanguageModel[] => {
     const chain: LanguageModel[] = [];
@@ -39,7 +43,7 @@ export function bindModels(agent: Agent, catalog: ModelCatalog): { bound: BoundA
       chain.push(resolution.model);
       const priced = resolution.model.pricedAs ?? modelRefOf(resolution.model);
       if (resolution.model.provider !== 'scripted' || resolution.model.pricedAs) {
-        if (!priceOf(priced) && !notes.unpriced.includes(priced)) notes.unpriced.push(priced);
+        if (!prices.knows(priced) && !notes.unpriced.includes(priced)) notes.unpriced.push(priced);
       }
     }
     if (chain.length === 0) {

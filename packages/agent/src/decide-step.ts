@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   addUsage,
-  GenerateResult,
   modelRefOf,
   type PendingStep,
-  PlainloopError,
-  type StructuredError,
   type ToolCall,
   type ToolForModel,
 } from '@plainloop/contracts';
-import { costUsd, LanguageModelError, priceOf } from '@plainloop/llm';
+import { type RouterEvent, routeCall } from '@plainloop/llm';
 import { validateToolCall } from '@plainloop/tools';
 import type { BoundAgent } from './bind-models.ts';
 import { finishRun } from './finish-run.ts';
@@ -35,68 +32,116 @@ function withUniqueIds(toolCalls: readonly ToolCall[]): ToolCall[] {
   });
 }
 
-function structuredFailure(error: unknown): StructuredError {
-  if (error instanceof PlainloopError) return error.toStructured();
-  return {
-    code: 'llm_unknown',
-    message: error instanceof Error ? error.message : String(error),
-    retryable: false,
-  };
+/** The router's story as run events: failed attempts, breakers that opened or closed. */
+async function report(session: RunSession, event: RouterEvent): Promise<void> {
+  const { step } = session.state;
+  switch (event.type) {
+    case 'attempt_failed':
+      session.logger.warn(
+        { err: event.error, model: event.model, step, attempt: event.attempt },
+        'model call failed',
+      );
+      return session.emit({
+        type: 'llm.failed',
+        step,
+        model: event.model,
+        error: event.error.toStructured(),
+        latencyMs: event.latencyMs,
+        attempt: event.attempt,
+        willRetry: event.willRetry,
+      });
+    case 'breaker_changed':
+      session.logger.warn(
+        { model: event.model, transition: event.transition },
+        `circuit breaker ${event.transition}`,
+      );
+      return event.transition === 'opened'
+        ? session.emit({
+            type: 'breaker.opened',
+            step,
+            model: event.model,
+            failures: event.failures,
+            cooldownMs: session.environment.models.breaker.settings.cooldownMs,
+          })
+        : session.emit({ type: 'breaker.closed', step, model: event.model });
+    case 'model_skipped':
+      session.logger.info(
+        { model: event.model, reason: event.reason, retryInMs: event.retryInMs },
+        'model skipped',
+      );
+      return;
+  }
 }
 
 /**
- * The decide phase: build the context, choose the tier, call the model, and checkpoint its answer,
- * usage and cost before any tool runs, so a crash after this point never pays for the call again.
- * Invalid tool calls get their structured error in the same write (validation is pure, so a resumed
- * step would reach the same verdict).
+ * The decide phase: build the context, choose the tier, and route the call through the tier's chain
+ * (breakers, admission, retries, fallback). The answer, its usage and its cost are checkpointed before
+ * any tool runs, so a crash after this point never pays for the call again; invalid tool calls get their
+ * structured error in the same write (validation is pure, so a resumed step reaches the same verdict).
+ * When no model can take the call now, the run is checkpointed as waiting until one can.
  */
 export async function decideStep(session: RunSession, bound: BoundAgent): Promise<void> {
   const { state, turns, environment } = session;
-  const tier = chooseTier({ step: state.step, turns });
-  // Fallback along the chain comes with the router; for now the first model of the tier serves.
-  const [model] = bound.models[tier];
-  if (!model) throw new Error(`agent ${bound.agent.name} has no ${tier} model`);
-  const modelRef = modelRefOf(model);
-  await session.emit({ type: 'step.started', step: state.step, tier });
+  const tier = (bound.agent.chooseTier ?? chooseTier)({ step: state.step, turns });
+  if (state.waitingSince === undefined) await session.emit({ type: 'step.started', step: state.step, tier });
 
-  const started = performance.now();
-  let result: GenerateResult;
+  let outcome: Awaited<ReturnType<typeof routeCall>>;
   try {
-    const answer = await model.doGenerate({
-      messages: buildMessages(bound.agent.instructions, state.input, turns),
-      tools: toolsForModel(bound),
-      ...(bound.agent.outputSchema
-        ? { responseSchema: { name: 'final_answer', schema: bound.agent.outputSchema } }
-        : {}),
-      timeoutMs: environment.settings.modelTimeoutMs,
-      signal: session.signal,
-    });
-    // What is saved must load again: an answer that breaks the contract (a custom adapter, a loose
-    // OpenAI-compatible server) is a failed call, not a run that can no longer be read.
-    const checked = GenerateResult.safeParse(answer);
-    if (!checked.success) {
-      const problem = checked.error.issues[0];
-      throw new LanguageModelError({
-        kind: 'server',
-        model: modelRef,
-        message: `the model's answer does not fit the LanguageModel spec: ${problem?.path.join('.')}: ${problem?.message}`,
-      });
-    }
-    result = checked.data;
+    outcome = await routeCall(
+      bound.models[tier],
+      {
+        messages: buildMessages(bound.agent.instructions, state.input, turns),
+        tools: toolsForModel(bound),
+        ...(bound.agent.outputSchema
+          ? { responseSchema: { name: 'final_answer', schema: bound.agent.outputSchema } }
+          : {}),
+        timeoutMs: environment.settings.modelTimeoutMs,
+        signal: session.signal,
+      },
+      {
+        breaker: environment.models.breaker,
+        admission: environment.models.admission,
+        settings: environment.models.retry,
+        onEvent: (event) => report(session, event),
+      },
+    );
   } catch (error) {
     if (session.signal.aborted) return;
-    const failure = structuredFailure(error);
-    const latencyMs = performance.now() - started;
-    session.logger.warn({ err: error, model: modelRef, step: state.step }, 'model call failed');
-    await session.emit({ type: 'llm.failed', step: state.step, model: modelRef, error: failure, latencyMs });
-    await finishRun(session, { status: 'failed', error: failure });
+    throw error;
+  }
+
+  if (outcome.kind === 'failed') {
+    await finishRun(session, { status: 'failed', error: outcome.error.toStructured() });
     return;
   }
-  const latencyMs = performance.now() - started;
+  if (outcome.kind === 'wait') {
+    const now = environment.now();
+    const since = state.waitingSince ?? now;
+    if (now + outcome.retryInMs - since > environment.models.maxStepWaitMs) {
+      const minutes = Math.round(environment.models.maxStepWaitMs / 60_000);
+      const message = `no model of the ${tier} tier could take the call within ${minutes} min (last reason: ${outcome.reason})`;
+      await finishRun(session, {
+        status: 'failed',
+        error: { code: 'llm_unavailable', message, retryable: true },
+      });
+      return;
+    }
+    const until = now + outcome.retryInMs;
+    await session.update((current) => ({
+      ...current,
+      status: 'waiting',
+      waitingUntil: until,
+      waitingSince: since,
+    }));
+    await session.emit({ type: 'run.waiting', step: state.step, until, reason: outcome.reason });
+    return;
+  }
+
+  const { model, result, latencyMs } = outcome;
+  const modelRef = modelRefOf(model);
   const toolCalls = withUniqueIds(result.toolCalls);
   const pricedAs = model.pricedAs ?? modelRef;
-  const price = priceOf(pricedAs);
-  const cost = price ? costUsd(result.usage, price) : 0;
+  const price = environment.models.prices.quote(pricedAs, result.usage);
   const callId = `${state.runId}:${state.step}:${randomUUID().slice(0, 8)}`;
   const invalidCalls = toolCalls
     .map((call) => validateToolCall(bound.agent.tools, call))
@@ -106,18 +151,19 @@ export async function decideStep(session: RunSession, bound: BoundAgent): Promis
     model: modelRef,
     callId,
     result: { ...result, toolCalls },
-    costUsd: cost,
+    costUsd: price.costUsd,
     latencyMs,
     toolResults: Object.fromEntries(
       invalidCalls.map(({ call, error }) => [call.id, { ok: false as const, error }]),
     ),
   };
   await session.update(
-    (current) => ({
+    ({ waitingSince: _since, waitingUntil: _until, ...current }) => ({
       ...current,
       pending,
       usage: addUsage(current.usage, result.usage),
-      costUsd: current.costUsd + cost,
+      costUsd: current.costUsd + price.costUsd,
+      unpricedCalls: current.unpricedCalls + (price.known ? 0 : 1),
       llmCalls: current.llmCalls + 1,
     }),
     {
@@ -129,12 +175,15 @@ export async function decideStep(session: RunSession, bound: BoundAgent): Promis
         finishReason: result.finishReason,
         toolCalls: toolCalls.map((call) => call.name),
         usage: result.usage,
-        costUsd: cost,
+        costUsd: price.costUsd,
+        costKnown: price.known,
         latencyMs,
         at: environment.now(),
       },
     },
   );
+  if (!price.known)
+    session.logger.warn({ model: pricedAs }, 'no price known for this model: the run cost is incomplete');
   await session.emit({
     type: 'llm.called',
     step: state.step,
@@ -143,7 +192,8 @@ export async function decideStep(session: RunSession, bound: BoundAgent): Promis
     finishReason: result.finishReason,
     toolCalls: toolCalls.length,
     usage: result.usage,
-    costUsd: cost,
+    costUsd: price.costUsd,
+    costKnown: price.known,
     latencyMs,
   });
   for (const { call, error } of invalidCalls) {

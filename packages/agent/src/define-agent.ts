@@ -1,7 +1,8 @@
-import { AgentLimits, AgentName, type LanguageModel, ModelRef } from '@plainloop/contracts';
+import { AgentLimits, AgentName, type LanguageModel, ModelRef, type Tier } from '@plainloop/contracts';
 import type { Tool } from '@plainloop/tools';
 import { z } from 'zod';
 import { AgentDefinitionError } from './errors/agent-definition-error.ts';
+import type { TierContext } from './tier-policy.ts';
 
 /** A model in a chain: a `provider:model` ref, or a model object (scripted, or your own adapter). */
 export type ModelChoice = ModelRef | LanguageModel;
@@ -17,6 +18,8 @@ export type AgentDefinition<Input extends z.ZodType, Output extends z.ZodType | 
   /** Ordered fallback chains per tier: `plan` for the first step and after a failed one, `execute` otherwise. */
   models: { plan: ModelChoice[]; execute: ModelChoice[] };
   limits?: Partial<AgentLimits>;
+  /** Chooses the tier of each step; the default plans on the first step and after one that went wrong. */
+  chooseTier?: (context: TierContext) => Tier;
 };
 
 const agentBrand = Symbol.for('plainloop.agent');
@@ -31,6 +34,7 @@ export type Agent = {
   readonly tools: ReadonlyMap<string, Tool>;
   readonly models: { readonly plan: readonly ModelChoice[]; readonly execute: readonly ModelChoice[] };
   readonly limits: AgentLimits;
+  readonly chooseTier: ((context: TierContext) => Tier) | undefined;
   readonly inputSchema: Record<string, unknown>;
   readonly outputSchema: Record<string, unknown> | undefined;
 };
@@ -90,6 +94,7 @@ export function defineAgent<Input extends z.ZodType, Output extends z.ZodType | 
     tools,
     models: Object.freeze({ plan: [...definition.models.plan], execute: [...definition.models.execute] }),
     limits: limits.data,
+    chooseTier: definition.chooseTier,
     inputSchema: jsonSchemaOf(definition.input, 'input'),
     outputSchema: definition.output ? jsonSchemaOf(definition.output, 'output') : undefined,
   });

@@ -13,7 +13,6 @@ import {
   type ScriptedReply,
   scriptedModel,
 } from '@plainloop/llm';
-import { RunStore } from '@plainloop/redis';
 import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import { defineTool, ToolError } from '@plainloop/tools';
@@ -22,8 +21,8 @@ import { z } from 'zod';
 import { type BoundAgent, bindModels } from './bind-models.ts';
 import { type Agent, defineAgent } from './define-agent.ts';
 import { executeRun } from './execute-run.ts';
+import { createRunEnvironment, type RunEnvironment } from './run-environment.ts';
 import { runIdFor } from './run-identity.ts';
-import type { RunEnvironment } from './run-session.ts';
 
 const searchDefinition = {
   name: 'search',
@@ -85,13 +84,18 @@ describe('executeRun', () => {
   beforeEach(async () => {
     redis = await useTestRedis();
     events = new RunEventStream(redis.client, redis.keys);
-    environment = {
-      store: new RunStore(redis.client, redis.keys),
-      events,
+    environment = createRunEnvironment({
+      redis: redis.client,
+      keys: redis.keys,
       logger: createLogger({ service: 'test', level: 'silent' }),
-      now: Date.now,
       settings: { modelTimeoutMs: 5_000, maxToolOutputChars: 4_000, retentionSeconds: 600 },
-    };
+      models: {
+        retry: { attemptsPerModel: 3, baseDelayMs: 1, maxDelayMs: 5, maxInlineWaitMs: 100 },
+        breaker: { failureThreshold: 3, cooldownMs: 60_000, probeLeaseMs: 60_000 },
+        limits: {},
+        maxStepWaitMs: 60_000,
+      },
+    });
   });
   afterEach(() => redis.close());
 
@@ -222,6 +226,23 @@ describe('executeRun', () => {
     });
   });
 
+  it('flags the cost of a model nobody has a price for, instead of counting it as free', async () => {
+    const unpriced = scriptedModel({
+      name: 'mystery',
+      script: () => ({ text: '{"summary":"x"}' }),
+      pricedAs: 'openai:gpt-9-ultra',
+    });
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    await run(agentsOf(researchAgent(unpriced)), runJob);
+    const state = await environment.store.load('default', runJob.runId);
+    expect(state).toMatchObject({ status: 'succeeded', costUsd: 0, unpricedCalls: 1 });
+    expect(await eventsOf(runJob.runId)).toContainEqual(
+      expect.objectContaining({ type: 'llm.called', costKnown: false, costUsd: 0 }),
+    );
+    const [call] = await environment.store.loadModelCalls('default', runJob.runId);
+    expect(call).toMatchObject({ costKnown: false, pricedAs: 'openai:gpt-9-ultra' });
+  });
+
   it('stops before the next call once the run has spent its budget', async () => {
     const { model, counter } = countingModel(() => ({
       toolCalls: [{ name: 'search', arguments: { query: 'again' } }],
@@ -343,7 +364,7 @@ describe('executeRun', () => {
     });
   });
 
-  it('fails the step, not the run record, when a model answer breaks the spec', async () => {
+  it('treats a model answer that breaks the spec as a failed call, never saving it', async () => {
     const broken: LanguageModel = {
       provider: 'scripted',
       modelId: 'broken',
@@ -356,10 +377,16 @@ describe('executeRun', () => {
         }) as GenerateResult,
     };
     const runJob = job({ agent: 'research', input: { topic: 'redis' } });
-    await run(agentsOf(researchAgent(broken)), runJob);
+    const outcome = await run(agentsOf(researchAgent(broken)), runJob);
+    // Three broken answers are three server faults: the breaker opens and the run waits it out.
+    expect(outcome.kind).toBe('waiting');
     const state = await environment.store.load('default', runJob.runId);
-    expect(state).toMatchObject({ status: 'failed', error: { code: 'llm_server', retryable: true } });
-    expect(state?.error?.message).toContain('does not fit the LanguageModel spec');
+    expect(state).toMatchObject({ status: 'waiting', pending: null, llmCalls: 0 });
+    const failures = (await eventsOf(runJob.runId)).filter((event) => event.type === 'llm.failed');
+    expect(failures).toHaveLength(3);
+    expect(failures[0]).toMatchObject({
+      error: { code: 'llm_server', message: expect.stringContaining('does not fit the LanguageModel spec') },
+    });
   });
 
   it('fences out a stale worker: its write after another worker took the run over is refused', async () => {

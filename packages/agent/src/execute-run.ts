@@ -4,9 +4,10 @@ import { actStep } from './act-step.ts';
 import type { BoundAgent } from './bind-models.ts';
 import { decideStep } from './decide-step.ts';
 import { finishRun } from './finish-run.ts';
+import type { RunEnvironment } from './run-environment.ts';
 import { newRunState } from './run-identity.ts';
 import { checkLimits, effectiveLimits } from './run-limits.ts';
-import { type RunEnvironment, RunSession } from './run-session.ts';
+import { RunSession } from './run-session.ts';
 
 export type ExecuteRunOptions = {
   environment: RunEnvironment;
@@ -28,6 +29,8 @@ export type RunOutcome =
   | { kind: 'finished'; state: RunState }
   /** Stopped at a checkpoint on request; the run goes back to the queue and resumes from there. */
   | { kind: 'released'; state: RunState }
+  /** No model can take the run's next call yet: it waits, checkpointed, until `resumeAt`. */
+  | { kind: 'waiting'; state: RunState; resumeAt: number }
   /** Another worker took the run over; this one must drop it without writing anything more. */
   | { kind: 'fenced'; reason: string }
   /** This worker does not have the run's agent; nothing was written, another worker may have it. */
@@ -50,7 +53,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     const turns = await environment.store.loadTurns(stored.tenantId, stored.runId);
     const session = new RunSession(environment, stored, turns, signal);
     // Taking the run bumps its version: a worker still holding an older copy is fenced out from here on.
-    const taken = await session.update((current) => ({
+    const taken = await session.update(({ waitingUntil: _waitingUntil, ...current }) => ({
       ...current,
       status: 'running',
       attempt: current.attempt + 1,
@@ -97,6 +100,13 @@ async function runSteps(
   const limits = effectiveLimits(bound.agent.limits, session.state.limits);
   while (!isTerminalStatus(session.state.status)) {
     if (session.fencedBy) throw session.fencedBy;
+    if (session.state.status === 'waiting') {
+      return {
+        kind: 'waiting',
+        state: session.state,
+        resumeAt: session.state.waitingUntil ?? options.environment.now(),
+      };
+    }
     if (options.shouldRelease() || options.signal.aborted) return { kind: 'released', state: session.state };
     if (session.state.pending !== null) {
       await actStep(session, bound);

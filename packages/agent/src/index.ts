@@ -6,6 +6,7 @@ export * from './define-agent.ts';
 export * from './errors/agent-definition-error.ts';
 export * from './execute-run.ts';
 export * from './load-agents.ts';
+export * from './run-environment.ts';
 export * from './run-identity.ts';
 export * from './run-session.ts';
 export * from './submit-run.ts';

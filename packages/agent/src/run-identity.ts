@@ -49,6 +49,7 @@ export function newRunState(runId: string, request: RunRequest, now: number): Ru
     pending: null,
     usage: { ...emptyUsage },
     costUsd: 0,
+    unpricedCalls: 0,
     llmCalls: 0,
     toolCalls: 0,
     attempt: 0,

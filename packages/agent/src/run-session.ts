@@ -1,24 +1,7 @@
 import type { Message, RunEvent, RunState } from '@plainloop/contracts';
-import { type CheckpointOptions, RunFencedError, type RunStore } from '@plainloop/redis';
-import type { Logger, RunEventStream } from '@plainloop/telemetry';
-
-export type RunSettings = {
-  /** Per-attempt time limit of a model call. */
-  modelTimeoutMs: number;
-  /** Tool outputs longer than this (as JSON) reach the model cut short. */
-  maxToolOutputChars: number;
-  /** How long a finished run stays readable in Redis. */
-  retentionSeconds: number;
-};
-
-/** What the step machine needs from the process that runs it. */
-export type RunEnvironment = {
-  store: RunStore;
-  events: Pick<RunEventStream, 'publish'>;
-  logger: Logger;
-  now: () => number;
-  settings: RunSettings;
-};
+import { type CheckpointOptions, RunFencedError } from '@plainloop/redis';
+import type { Logger } from '@plainloop/telemetry';
+import type { RunEnvironment } from './run-environment.ts';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type RunEventDraft = DistributiveOmit<RunEvent, 'runId' | 'tenantId' | 'agent' | 'at'>;

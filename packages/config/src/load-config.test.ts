@@ -29,6 +29,21 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads per-model limits as JSON and says when they are not', () => {
+    const config = loadConfig({
+      PLAINLOOP_MODEL_LIMITS: '{"openai:gpt-4.1-mini":{"requestsPerMinute":500,"tokensPerMinute":200000}}',
+    });
+    expect(config.models.limits).toEqual({
+      'openai:gpt-4.1-mini': { requestsPerMinute: 500, tokensPerMinute: 200_000 },
+    });
+    expect(() => loadConfig({ PLAINLOOP_MODEL_LIMITS: '{rpm: 5' })).toThrow(
+      /PLAINLOOP_MODEL_LIMITS: is not valid JSON/,
+    );
+    expect(() => loadConfig({ PLAINLOOP_MODEL_LIMITS: '{"gpt-4":{"rpm":5}}' })).toThrow(
+      /PLAINLOOP_MODEL_LIMITS/,
+    );
+  });
+
   it('is frozen so no process can change it after start-up', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config.worker)).toBe(true);

@@ -1,6 +1,29 @@
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
 
+/** A JSON value in an environment variable, checked against `schema`. */
+function json<Schema extends z.ZodType>(schema: Schema) {
+  return optionalText
+    .transform((text, context) => {
+      if (text === undefined) return undefined;
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'is not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema.optional());
+}
+
+const ModelLimits = z.record(
+  z.string().regex(/^[a-z][a-z0-9-]*:\S+$/, 'keys are provider:model'),
+  z.strictObject({
+    requestsPerMinute: z.int().positive().optional(),
+    tokensPerMinute: z.int().positive().optional(),
+  }),
+);
+
 const integer = (fallback: number, minimum = 0) => z.coerce.number().int().min(minimum).default(fallback);
 const optionalText = z
   .string()
@@ -30,8 +53,22 @@ const Environment = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: integer(3000, 0),
   PLAINLOOP_API_BODY_LIMIT_BYTES: integer(1024 * 1024, 1024),
+  PLAINLOOP_RETRY_ATTEMPTS: integer(3, 1),
+  PLAINLOOP_RETRY_BASE_DELAY_MS: integer(500, 0),
+  PLAINLOOP_RETRY_MAX_DELAY_MS: integer(8_000, 0),
+  PLAINLOOP_MAX_INLINE_WAIT_MS: integer(2_000, 0),
+  PLAINLOOP_MAX_STEP_WAIT_MS: integer(15 * 60_000, 0),
+  PLAINLOOP_BREAKER_FAILURES: integer(3, 1),
+  PLAINLOOP_BREAKER_COOLDOWN_MS: integer(30_000, 100),
+  PLAINLOOP_BREAKER_PROBE_LEASE_MS: integer(90_000, 100),
+  PLAINLOOP_MODEL_LIMITS: json(ModelLimits),
+  PLAINLOOP_PRICES_FILE: optionalText,
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: optionalText.pipe(z.url().optional()),
+  ANTHROPIC_API_KEY: optionalText,
+  ANTHROPIC_BASE_URL: optionalText.pipe(z.url().optional()),
+  GEMINI_API_KEY: optionalText,
+  GOOGLE_GEMINI_BASE_URL: optionalText.pipe(z.url().optional()),
 });
 
 function deepFreeze<T>(value: T): T {
@@ -66,8 +103,26 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       maxToolOutputChars: env.PLAINLOOP_MAX_TOOL_OUTPUT_CHARS,
     },
     api: { host: env.HOST, port: env.PORT, bodyLimitBytes: env.PLAINLOOP_API_BODY_LIMIT_BYTES },
+    models: {
+      retry: {
+        attemptsPerModel: env.PLAINLOOP_RETRY_ATTEMPTS,
+        baseDelayMs: env.PLAINLOOP_RETRY_BASE_DELAY_MS,
+        maxDelayMs: env.PLAINLOOP_RETRY_MAX_DELAY_MS,
+        maxInlineWaitMs: env.PLAINLOOP_MAX_INLINE_WAIT_MS,
+      },
+      maxStepWaitMs: env.PLAINLOOP_MAX_STEP_WAIT_MS,
+      breaker: {
+        failureThreshold: env.PLAINLOOP_BREAKER_FAILURES,
+        cooldownMs: env.PLAINLOOP_BREAKER_COOLDOWN_MS,
+        probeLeaseMs: env.PLAINLOOP_BREAKER_PROBE_LEASE_MS,
+      },
+      limits: env.PLAINLOOP_MODEL_LIMITS ?? {},
+      pricesFile: env.PLAINLOOP_PRICES_FILE,
+    },
     providers: {
       openai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL },
+      anthropic: { apiKey: env.ANTHROPIC_API_KEY, baseUrl: env.ANTHROPIC_BASE_URL },
+      google: { apiKey: env.GEMINI_API_KEY, baseUrl: env.GOOGLE_GEMINI_BASE_URL },
     },
   });
 }

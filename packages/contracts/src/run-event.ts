@@ -32,6 +32,8 @@ export const RunEvent = z.discriminatedUnion('type', [
     toolCalls: z.int().min(0),
     usage: Usage,
     costUsd: z.number(),
+    /** False when no price is known for the model: `costUsd` is then 0 and the run's cost incomplete. */
+    costKnown: z.boolean(),
     latencyMs: z.number(),
   }),
   z.object({
@@ -40,6 +42,10 @@ export const RunEvent = z.discriminatedUnion('type', [
     model: ModelRef,
     error: StructuredError,
     latencyMs: z.number(),
+    /** Which attempt on this model failed (1 = the first call). */
+    attempt: z.int().min(1),
+    /** Whether the router tries this model again; if not, the chain moves on (or the run waits or fails). */
+    willRetry: z.boolean(),
   }),
   z.object({
     type: z.literal('tool.called'),
@@ -55,6 +61,23 @@ export const RunEvent = z.discriminatedUnion('type', [
     callId: z.string(),
     error: StructuredError,
     latencyMs: z.number(),
+  }),
+  z.object({
+    type: z.literal('breaker.opened'),
+    ...stepBase,
+    model: ModelRef,
+    /** Consecutive failures that opened it. */
+    failures: z.int().min(1),
+    /** How long the whole fleet skips the model before one probe call is let through. */
+    cooldownMs: z.number(),
+  }),
+  z.object({ type: z.literal('breaker.closed'), ...stepBase, model: ModelRef }),
+  z.object({
+    type: z.literal('run.waiting'),
+    ...stepBase,
+    /** When the run goes on (milliseconds since the epoch); no worker slot is held until then. */
+    until: z.number(),
+    reason: z.enum(['breaker_open', 'rate_limited', 'cooling_down']),
   }),
   z.object({
     type: z.literal('budget.exceeded'),

@@ -47,6 +47,8 @@ export const RunState = z.object({
   pending: PendingStep.nullable(),
   usage: Usage,
   costUsd: z.number().min(0),
+  /** Model calls whose price is unknown (counted at $0): the run's cost is incomplete when this is not 0. */
+  unpricedCalls: z.int().min(0),
   llmCalls: z.int().min(0),
   toolCalls: z.int().min(0),
   /** How many times a worker has picked the run up; more than one means it was resumed. */
@@ -56,6 +58,10 @@ export const RunState = z.object({
   createdAt: z.number(),
   updatedAt: z.number(),
   startedAt: z.number().optional(),
+  /** While `waiting`: when the run goes on. */
+  waitingUntil: z.number().optional(),
+  /** When the step in progress first had to wait; bounds how long one step may wait in all. */
+  waitingSince: z.number().optional(),
   finishedAt: z.number().optional(),
 });
 export type RunState = z.infer<typeof RunState>;
@@ -73,6 +79,7 @@ export const ModelCallRecord = z.object({
   toolCalls: z.array(z.string()),
   usage: Usage,
   costUsd: z.number().min(0),
+  costKnown: z.boolean(),
   latencyMs: z.number().min(0),
   at: z.number(),
 });

@@ -10,6 +10,11 @@ export const ToolCall = z.object({
   id: z.string().min(1),
   name: z.string(),
   argumentsJson: z.string(),
+  /**
+   * Opaque data the provider needs back with the call on the next turn, by provider (Gemini 3's
+   * `thoughtSignature`). Kept in the transcript, read only by the adapter that wrote it.
+   */
+  providerMetadata: z.record(z.string(), z.record(z.string(), z.json())).optional(),
 });
 export type ToolCall = z.infer<typeof ToolCall>;
 

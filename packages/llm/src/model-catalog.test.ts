@@ -10,6 +10,18 @@ describe('createModelCatalog', () => {
     expect(catalog.resolve('openai:gpt-4.1-mini')).toEqual(first);
   });
 
+  it('resolves each provider to its own adapter once configured', () => {
+    const catalog = createModelCatalog({ anthropic: { apiKey: 'sk-ant' }, google: { apiKey: 'g-key' } });
+    expect(catalog.resolve('anthropic:claude-sonnet-4-6')).toMatchObject({
+      ok: true,
+      model: { provider: 'anthropic' },
+    });
+    expect(catalog.resolve('google:gemini-2.5-flash')).toMatchObject({
+      ok: true,
+      model: { provider: 'google' },
+    });
+  });
+
   it('accepts a keyless OpenAI-compatible server named by its base URL', () => {
     const catalog = createModelCatalog({ openai: { baseUrl: 'http://127.0.0.1:11434/v1' } });
     expect(catalog.resolve('openai:llama3').ok).toBe(true);
@@ -20,6 +32,14 @@ describe('createModelCatalog', () => {
     expect(catalog.resolve('openai:gpt-4.1')).toEqual({
       ok: false,
       reason: 'openai:gpt-4.1 needs OPENAI_API_KEY (or OPENAI_BASE_URL for a keyless server)',
+    });
+    expect(catalog.resolve('anthropic:claude-sonnet-4-6')).toEqual({
+      ok: false,
+      reason: 'anthropic:claude-sonnet-4-6 needs ANTHROPIC_API_KEY',
+    });
+    expect(catalog.resolve('google:gemini-2.5-flash')).toEqual({
+      ok: false,
+      reason: 'google:gemini-2.5-flash needs GEMINI_API_KEY',
     });
     expect(catalog.resolve('mistral:large')).toMatchObject({
       ok: false,

@@ -17,6 +17,7 @@ function newRun(runId: string): RunState {
     pending: null,
     usage: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningTokens: 0 },
     costUsd: 0,
+    unpricedCalls: 0,
     llmCalls: 0,
     toolCalls: 0,
     attempt: 0,
@@ -34,6 +35,7 @@ const call: ModelCallRecord = {
   toolCalls: ['search'],
   usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 10, reasoningTokens: 0 },
   costUsd: 0.000056,
+  costKnown: true,
   latencyMs: 12,
   at: 2,
 };

@@ -47,6 +47,8 @@ function presentRun(state: RunState, modelCalls: ModelCallRecord[]) {
     ...(state.error === undefined ? {} : { error: { code: state.error.code, message: state.error.message } }),
     usage: state.usage,
     costUsd: state.costUsd,
+    /** False when a model's price was unknown: `costUsd` then leaves those calls out. */
+    costComplete: state.unpricedCalls === 0,
     stepCount: state.step,
     steps: modelCalls.map((call) => ({
       step: call.step,
@@ -55,6 +57,7 @@ function presentRun(state: RunState, modelCalls: ModelCallRecord[]) {
       toolCalls: call.toolCalls,
       usage: call.usage,
       costUsd: call.costUsd,
+      costKnown: call.costKnown,
       latencyMs: Math.round(call.latencyMs),
     })),
     attempts: state.attempt,

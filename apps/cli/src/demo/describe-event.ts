@@ -27,6 +27,12 @@ export function describeEvent(event: RunEvent): string {
       return `  tool ${event.tool} ok (${seconds(event.latencyMs)})`;
     case 'tool.failed':
       return `  tool ${event.tool} failed: ${event.error.code}: ${event.error.message}`;
+    case 'breaker.opened':
+      return `  breaker of ${event.model} opened after ${event.failures} failures: the fleet skips it for ${seconds(event.cooldownMs)}`;
+    case 'breaker.closed':
+      return `  breaker of ${event.model} closed: the model answers again`;
+    case 'run.waiting':
+      return `waiting (${event.reason}) until ${new Date(event.until).toISOString()}`;
     case 'budget.exceeded':
       return `budget ${event.budget} exceeded: ${event.spent} of ${event.limit}`;
     case 'run.finished':

@@ -1,7 +1,13 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FakeToolCall = { id?: string; name: string; arguments: string | Record<string, unknown> };
+export type FakeToolCall = {
+  id?: string;
+  name: string;
+  arguments: string | Record<string, unknown>;
+  /** An opaque signature the provider wants back with the call (Gemini 3's `thoughtSignature`). */
+  signature?: string;
+};
 
 /**
  * Usage in neutral terms: `prompt` counts every input token (cached ones included), `completion` every

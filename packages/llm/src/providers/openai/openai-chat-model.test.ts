@@ -88,6 +88,29 @@ describe('OpenAIChatModel wire details', () => {
     });
   });
 
+  it('shortens tool call ids other providers made longer than OpenAI accepts, on both sides', async () => {
+    server.enqueue({ kind: 'completion', text: 'ok' });
+    const longId = `gemini-call-${'r'.repeat(40)}-0`;
+    await model.doGenerate(
+      options([
+        { role: 'user', content: 'hi' },
+        {
+          role: 'assistant',
+          content: '',
+          toolCalls: [{ id: longId, name: 'get_weather', argumentsJson: '{}' }],
+        },
+        { role: 'tool', toolCallId: longId, toolName: 'get_weather', content: '18', isError: false },
+      ]),
+    );
+    const messages = server.requests[0]?.body.messages as Array<{
+      tool_calls?: Array<{ id: string }>;
+      tool_call_id?: string;
+    }>;
+    const sent = messages[1]?.tool_calls?.[0]?.id ?? '';
+    expect(sent.length).toBeLessThanOrEqual(40);
+    expect(messages[2]?.tool_call_id).toBe(sent);
+  });
+
   it('asks for structured output as a json_schema response format, not strict', async () => {
     server.enqueue({ kind: 'completion', text: '{"reply":"ok"}' });
     const schema = { type: 'object', properties: { reply: { type: 'string' } } };

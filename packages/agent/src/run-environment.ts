@@ -1,0 +1,75 @@
+import {
+  AdmissionControl,
+  type BreakerSettings,
+  CircuitBreaker,
+  createPriceCatalog,
+  type ModelLimits,
+  type PriceCatalog,
+  type PriceFile,
+  type RetrySettings,
+} from '@plainloop/llm';
+import { type KeySchema, type Redis, RunStore } from '@plainloop/redis';
+import { type Logger, RunEventStream } from '@plainloop/telemetry';
+
+export type RunSettings = {
+  /** Per-attempt time limit of a model call. */
+  modelTimeoutMs: number;
+  /** Tool outputs longer than this (as JSON) reach the model cut short. */
+  maxToolOutputChars: number;
+  /** How long a finished run stays readable in Redis. */
+  retentionSeconds: number;
+};
+
+export type ModelSettings = {
+  retry: RetrySettings;
+  breaker: BreakerSettings;
+  /** Requests and tokens per minute, by `provider:model`, shared by the fleet. */
+  limits: Readonly<Record<string, ModelLimits>>;
+  /** How long one step may wait in all (breakers, rate limits, cooldowns) before the run fails. */
+  maxStepWaitMs: number;
+};
+
+/** What the step machine needs from the process that runs it. */
+export type RunEnvironment = {
+  store: RunStore;
+  events: Pick<RunEventStream, 'publish'>;
+  logger: Logger;
+  now: () => number;
+  settings: RunSettings;
+  models: {
+    breaker: CircuitBreaker;
+    admission: AdmissionControl;
+    retry: RetrySettings;
+    prices: PriceCatalog;
+    maxStepWaitMs: number;
+  };
+};
+
+export type RunEnvironmentOptions = {
+  redis: Redis;
+  keys: KeySchema;
+  logger: Logger;
+  settings: RunSettings;
+  models: ModelSettings;
+  prices?: PriceFile;
+  now?: () => number;
+};
+
+/** Wires the step machine's environment on one Redis connection. */
+export function createRunEnvironment(options: RunEnvironmentOptions): RunEnvironment {
+  const { redis, keys } = options;
+  return {
+    store: new RunStore(redis, keys),
+    events: new RunEventStream(redis, keys),
+    logger: options.logger,
+    now: options.now ?? Date.now,
+    settings: options.settings,
+    models: {
+      breaker: new CircuitBreaker(redis, keys, options.models.breaker),
+      admission: new AdmissionControl(redis, keys, options.models.limits),
+      retry: options.models.retry,
+      prices: createPriceCatalog(options.prices),
+      maxStepWaitMs: options.models.maxStepWaitMs,
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { readFile } from 'node:fs/promises';
+import type { ModelRef, Usage } from '@plainloop/contracts';
+import { calcPrice } from '@pydantic/genai-prices';
+import { z } from 'zod';
+
+const Price = z.strictObject({
+  /** USD per 1M uncached input tokens. */
+  input: z.number().min(0),
+  /** USD per 1M input tokens read from a cache; the input price when absent. */
+  cachedInput: z.number().min(0).optional(),
+  /** USD per 1M output tokens (reasoning included). */
+  output: z.number().min(0),
+});
+
+/** A user's price file: per-1M prices by `provider:model`, and the date they were read. */
+export const PriceFile = z.strictObject({
+  asOf: z.iso.date(),
+  models: z.record(z.string().regex(/^[a-z][a-z0-9-]*:\S+$/, 'keys are provider:model'), Price),
+});
+export type PriceFile = z.infer<typeof PriceFile>;
+
+export type PriceQuote = {
+  costUsd: number;
+  /** False when no price is known: the cost is 0 and must be shown as incomplete, never as free. */
+  known: boolean;
+  /** Where the price came from: the user's file, or the maintained genai-prices data. */
+  source: 'prices-file' | 'genai-prices' | 'none';
+};
+
+/** The maintained catalogue bundled with plainloop: @pydantic/genai-prices, its data as published. */
+export const bundledPriceSource = '@pydantic/genai-prices 0.1.8 (data published 2026-09-23)';
+
+function quoteFromFile(price: z.infer<typeof Price>, usage: Usage): number {
+  const cached = Math.min(usage.cachedInputTokens, usage.inputTokens);
+  const perMillion =
+    (usage.inputTokens - cached) * price.input +
+    cached * (price.cachedInput ?? price.input) +
+    usage.outputTokens * price.output;
+  return perMillion / 1_000_000;
+}
+
+/**
+ * What a model call cost. Prices come first from the user's file (`PLAINLOOP_PRICES_FILE`), then from
+ * @pydantic/genai-prices, a maintained catalogue that knows tiered and cached prices and dated model
+ * snapshots. A model neither knows is quoted at 0 with `known: false`, so the caller can flag it.
+ */
+export function createPriceCatalog(file?: PriceFile) {
+  function quote(model: ModelRef, usage: Usage): PriceQuote {
+    const fromFile = file?.models[model];
+    if (fromFile) return { costUsd: quoteFromFile(fromFile, usage), known: true, source: 'prices-file' };
+    const separator = model.indexOf(':');
+    const calculated = calcPrice(
+      {
+        input_tokens: usage.inputTokens,
+        cache_read_tokens: usage.cachedInputTokens,
+        output_tokens: usage.outputTokens,
+      },
+      model.slice(separator + 1),
+      { providerId: model.slice(0, separator) },
+    );
+    if (calculated === null) return { costUsd: 0, known: false, source: 'none' };
+    return { costUsd: calculated.total_price, known: true, source: 'genai-prices' };
+  }
+
+  return {
+    quote,
+    knows: (model: ModelRef) =>
+      quote(model, { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningTokens: 0 }).known,
+  };
+}
+
+export type PriceCatalog = ReturnType<typeof createPriceCatalog>;
+
+export async function loadPriceFile(path: string): Promise<PriceFile> {
+  const parsed = PriceFile.safeParse(JSON.parse(await readFile(path, 'utf8')));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`the prices file ${path} does not fit: ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
