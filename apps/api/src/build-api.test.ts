@@ -1,6 +1,6 @@
 import { bindModels, defineAgent, manifestOf } from '@plainloop/agent';
 import { loadConfig } from '@plainloop/config';
-import { createModelCatalog, scriptedModel } from '@plainloop/llm';
+import { CircuitBreaker, createModelCatalog, scriptedModel } from '@plainloop/llm';
 import { createRedisClient, createRunQueue } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
@@ -128,6 +128,24 @@ describe('the producer API', () => {
     const response = await app.inject({ method: 'GET', url: '/v1/agents' });
     expect(response.json()).toMatchObject({
       agents: [{ name: 'research', models: { plan: ['scripted:noop'] }, limits: { maxIterations: 10 } }],
+    });
+  });
+
+  it('shows the circuit breaker of every model the fleet has called', async () => {
+    const breaker = new CircuitBreaker(redis.client, redis.keys, {
+      failureThreshold: 1,
+      cooldownMs: 60_000,
+      probeLeaseMs: 1_000,
+    });
+    await breaker.recordFailure('openai:gpt-4.1');
+    const response = await app.inject({ method: 'GET', url: '/v1/models' });
+    expect(response.json()).toEqual({
+      models: [
+        {
+          model: 'openai:gpt-4.1',
+          breaker: { state: 'open', consecutiveFailures: 1, openedAt: expect.any(String) },
+        },
+      ],
     });
   });
 

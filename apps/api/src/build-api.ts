@@ -1,10 +1,12 @@
 import type { PlainloopConfig } from '@plainloop/config';
+import { CircuitBreaker } from '@plainloop/llm';
 import { createKeySchema, createRunQueue, type Redis, RunStore } from '@plainloop/redis';
 import { type Logger, RunEventStream } from '@plainloop/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { AgentCatalog } from './agent-catalog.ts';
 import { registerProblemHandlers } from './problem.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
+import { registerModelRoutes } from './routes/models.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 
 export type ApiOptions = {
@@ -23,6 +25,7 @@ export async function buildApi({ config, redis, logger }: ApiOptions): Promise<F
   registerProblemHandlers(app);
   const agents = new AgentCatalog(redis, keys);
   registerAgentRoutes(app, agents);
+  registerModelRoutes(app, new CircuitBreaker(redis, keys, config.models.breaker));
   registerRunRoutes(app, {
     store: new RunStore(redis, keys),
     queue,

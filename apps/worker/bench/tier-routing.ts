@@ -49,7 +49,12 @@ async function spend(
     redis,
     keys: createKeySchema(prefix),
     logger: createLogger({ service: 'bench', level: 'error' }),
-    settings: { modelTimeoutMs: 10_000, maxToolOutputChars: 16_000, retentionSeconds: 600 },
+    settings: {
+      modelTimeoutMs: 10_000,
+      maxToolOutputChars: 16_000,
+      retentionSeconds: 600,
+      maxOutputRepairs: 2,
+    },
     models: {
       retry: { attemptsPerModel: 3, baseDelayMs: 10, maxDelayMs: 100, maxInlineWaitMs: 1_000 },
       breaker: { failureThreshold: 3, cooldownMs: 30_000, probeLeaseMs: 30_000 },

@@ -46,6 +46,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       modelTimeoutMs: config.runs.modelTimeoutMs,
       maxToolOutputChars: config.runs.maxToolOutputChars,
       retentionSeconds: config.runs.retentionSeconds,
+      maxOutputRepairs: config.runs.maxOutputRepairs,
     },
     models: {
       retry: config.models.retry,

@@ -26,7 +26,12 @@ describe('the example agents, offline', () => {
       redis: redis.client,
       keys: redis.keys,
       logger: createLogger({ service: 'test', level: 'silent' }),
-      settings: { modelTimeoutMs: 5_000, maxToolOutputChars: 16_000, retentionSeconds: 600 },
+      settings: {
+        modelTimeoutMs: 5_000,
+        maxToolOutputChars: 16_000,
+        retentionSeconds: 600,
+        maxOutputRepairs: 2,
+      },
       models: {
         retry: { attemptsPerModel: 3, baseDelayMs: 1, maxDelayMs: 5, maxInlineWaitMs: 100 },
         breaker: { failureThreshold: 3, cooldownMs: 60_000, probeLeaseMs: 60_000 },

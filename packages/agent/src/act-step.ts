@@ -69,10 +69,26 @@ export async function actStep(session: RunSession, bound: BoundAgent): Promise<v
       await finishRun(session, { status: 'succeeded', output: answer.output, appendTurns: [assistant] });
       return;
     }
+    const allowed = session.environment.settings.maxOutputRepairs;
+    if (session.state.outputRepairs >= allowed) {
+      const message = `the final answer still did not fit the output schema after ${allowed} repairs: ${answer.repair}`;
+      await finishRun(session, {
+        status: 'failed',
+        error: { code: 'invalid_output', message, retryable: false },
+        appendTurns: [assistant],
+      });
+      return;
+    }
     const repair: Message = { role: 'user', content: answer.repair };
-    await session.update((current) => ({ ...current, step: current.step + 1, pending: null }), {
-      appendTurns: [assistant, repair],
-    });
+    await session.update(
+      (current) => ({
+        ...current,
+        step: current.step + 1,
+        pending: null,
+        outputRepairs: current.outputRepairs + 1,
+      }),
+      { appendTurns: [assistant, repair] },
+    );
     return;
   }
 

@@ -88,7 +88,12 @@ describe('executeRun', () => {
       redis: redis.client,
       keys: redis.keys,
       logger: createLogger({ service: 'test', level: 'silent' }),
-      settings: { modelTimeoutMs: 5_000, maxToolOutputChars: 4_000, retentionSeconds: 600 },
+      settings: {
+        modelTimeoutMs: 5_000,
+        maxToolOutputChars: 4_000,
+        retentionSeconds: 600,
+        maxOutputRepairs: 2,
+      },
       models: {
         retry: { attemptsPerModel: 3, baseDelayMs: 1, maxDelayMs: 5, maxInlineWaitMs: 100 },
         breaker: { failureThreshold: 3, cooldownMs: 60_000, probeLeaseMs: 60_000 },
@@ -209,6 +214,15 @@ describe('executeRun', () => {
     expect(state).toMatchObject({ status: 'succeeded', output: { summary: 'fixed' }, step: 2 });
     const turns = await environment.store.loadTurns('default', runJob.runId);
     expect(turns[1]).toMatchObject({ role: 'user', content: expect.stringContaining('not JSON') });
+  });
+
+  it('stops sending a final answer back for repair after the bound, and fails it by name', async () => {
+    const { model, counter } = countingModel(() => ({ text: 'never JSON' }));
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    await run(agentsOf(researchAgent(model)), runJob);
+    const state = await environment.store.load('default', runJob.runId);
+    expect(state).toMatchObject({ status: 'failed', outputRepairs: 2, error: { code: 'invalid_output' } });
+    expect(counter.calls).toBe(3); // the answer, then two repairs
   });
 
   it('ends a run that never answers with max_iterations, by name', async () => {

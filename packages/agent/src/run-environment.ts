@@ -18,6 +18,8 @@ export type RunSettings = {
   maxToolOutputChars: number;
   /** How long a finished run stays readable in Redis. */
   retentionSeconds: number;
+  /** Final answers that do not fit the output schema go back to the model at most this often per run. */
+  maxOutputRepairs: number;
 };
 
 export type ModelSettings = {

@@ -52,6 +52,7 @@ export function newRunState(runId: string, request: RunRequest, now: number): Ru
     unpricedCalls: 0,
     llmCalls: 0,
     toolCalls: 0,
+    outputRepairs: 0,
     attempt: 0,
     createdAt: now,
     updatedAt: now,

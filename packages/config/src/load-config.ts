@@ -50,6 +50,7 @@ const Environment = z.object({
   PLAINLOOP_RUN_RETENTION_SECONDS: integer(7 * 24 * 3600, 60),
   PLAINLOOP_MODEL_TIMEOUT_MS: integer(60_000, 100),
   PLAINLOOP_MAX_TOOL_OUTPUT_CHARS: integer(16_000, 256),
+  PLAINLOOP_MAX_OUTPUT_REPAIRS: integer(2, 0),
   HOST: z.string().default('127.0.0.1'),
   PORT: integer(3000, 0),
   PLAINLOOP_API_BODY_LIMIT_BYTES: integer(1024 * 1024, 1024),
@@ -101,6 +102,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       retentionSeconds: env.PLAINLOOP_RUN_RETENTION_SECONDS,
       modelTimeoutMs: env.PLAINLOOP_MODEL_TIMEOUT_MS,
       maxToolOutputChars: env.PLAINLOOP_MAX_TOOL_OUTPUT_CHARS,
+      maxOutputRepairs: env.PLAINLOOP_MAX_OUTPUT_REPAIRS,
     },
     api: { host: env.HOST, port: env.PORT, bodyLimitBytes: env.PLAINLOOP_API_BODY_LIMIT_BYTES },
     models: {

@@ -51,6 +51,8 @@ export const RunState = z.object({
   unpricedCalls: z.int().min(0),
   llmCalls: z.int().min(0),
   toolCalls: z.int().min(0),
+  /** Final answers sent back to the model because they did not fit the output schema. */
+  outputRepairs: z.int().min(0),
   /** How many times a worker has picked the run up; more than one means it was resumed. */
   attempt: z.int().min(0),
   output: z.json().optional(),

@@ -18,6 +18,7 @@ function newRun(runId: string): RunState {
     usage: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningTokens: 0 },
     costUsd: 0,
     unpricedCalls: 0,
+    outputRepairs: 0,
     llmCalls: 0,
     toolCalls: 0,
     attempt: 0,

@@ -178,11 +178,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     if (offline) {
       say();
       say(
-        '* scripted: the offline stand-in model. Its token counts are estimates (4 characters a token) and its cost',
+        '* scripted: the offline stand-in models. Token counts are estimates (4 characters a token); plan-tier',
       );
-      say(
-        '  is priced as openai:gpt-4.1-mini at list price. Set OPENAI_API_KEY to run the same agents on OpenAI.',
-      );
+      say('  calls are priced as openai:gpt-4.1, execute-tier calls as openai:gpt-4.1-mini, at list prices.');
+      say('  Set OPENAI_API_KEY to run the same agents on OpenAI.');
     }
     const failed = views.filter(({ view }) => view.status !== 'succeeded');
     say();

@@ -24,6 +24,18 @@ describe('price catalogue', () => {
     expect(catalog.quote('google:gemini-2.5-flash', usage).known).toBe(true);
   });
 
+  it('charges writing to a cache above plain input, where the provider does', () => {
+    const catalog = createPriceCatalog();
+    const plain = { inputTokens: 1_000_000, cachedInputTokens: 0, outputTokens: 0, reasoningTokens: 0 };
+    const written = catalog.quote('anthropic:claude-sonnet-4-20250514', {
+      ...plain,
+      cacheWriteTokens: 1_000_000,
+    });
+    expect(written.costUsd).toBeGreaterThan(
+      catalog.quote('anthropic:claude-sonnet-4-20250514', plain).costUsd,
+    );
+  });
+
   it('flags a model nobody has a price for instead of calling it free', () => {
     expect(createPriceCatalog().quote('openai:gpt-9-ultra', usage)).toEqual({
       costUsd: 0,

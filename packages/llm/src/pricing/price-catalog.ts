@@ -53,6 +53,7 @@ export function createPriceCatalog(file?: PriceFile) {
       {
         input_tokens: usage.inputTokens,
         cache_read_tokens: usage.cachedInputTokens,
+        cache_write_tokens: usage.cacheWriteTokens ?? 0,
         output_tokens: usage.outputTokens,
       },
       model.slice(separator + 1),

@@ -238,6 +238,7 @@ describe('AnthropicMessagesModel wire details', () => {
       cachedInputTokens: 0,
       outputTokens: 5,
       reasoningTokens: 0,
+      cacheWriteTokens: 300,
     });
 
     const sparse = await new AnthropicMessagesModel(

@@ -51,11 +51,14 @@ const finishReasons: Record<string, FinishReason> = {
  */
 function toUsage(usage: Partial<Anthropic.Messages.Usage> | undefined): Usage {
   const cacheRead = usage?.cache_read_input_tokens ?? 0;
+  const cacheWrite = usage?.cache_creation_input_tokens ?? 0;
   return {
-    inputTokens: (usage?.input_tokens ?? 0) + cacheRead + (usage?.cache_creation_input_tokens ?? 0),
+    inputTokens: (usage?.input_tokens ?? 0) + cacheRead + cacheWrite,
     cachedInputTokens: cacheRead,
     outputTokens: usage?.output_tokens ?? 0,
     reasoningTokens: usage?.output_tokens_details?.thinking_tokens ?? 0,
+    // Writing to the cache is billed above the input price; the price catalogue needs it apart.
+    ...(cacheWrite > 0 ? { cacheWriteTokens: cacheWrite } : {}),
   };
 }
 
