@@ -144,6 +144,7 @@ describe('the producer API', () => {
         {
           model: 'openai:gpt-4.1',
           breaker: { state: 'open', consecutiveFailures: 1, openedAt: expect.any(String) },
+          cooldownMs: 0,
         },
       ],
     });

@@ -1,5 +1,5 @@
 import type { PlainloopConfig } from '@plainloop/config';
-import { CircuitBreaker } from '@plainloop/llm';
+import { AdmissionControl, CircuitBreaker } from '@plainloop/llm';
 import { createKeySchema, createRunQueue, type Redis, RunStore } from '@plainloop/redis';
 import { type Logger, RunEventStream } from '@plainloop/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -25,7 +25,11 @@ export async function buildApi({ config, redis, logger }: ApiOptions): Promise<F
   registerProblemHandlers(app);
   const agents = new AgentCatalog(redis, keys);
   registerAgentRoutes(app, agents);
-  registerModelRoutes(app, new CircuitBreaker(redis, keys, config.models.breaker));
+  registerModelRoutes(
+    app,
+    new CircuitBreaker(redis, keys, config.models.breaker),
+    new AdmissionControl(redis, keys, config.models.limits),
+  );
   registerRunRoutes(app, {
     store: new RunStore(redis, keys),
     queue,

@@ -56,7 +56,13 @@ async function spend(
       maxOutputRepairs: 2,
     },
     models: {
-      retry: { attemptsPerModel: 3, baseDelayMs: 10, maxDelayMs: 100, maxInlineWaitMs: 1_000 },
+      retry: {
+        attemptsPerModel: 3,
+        baseDelayMs: 10,
+        maxDelayMs: 100,
+        maxInlineWaitMs: 1_000,
+        maxCooldownMs: 600_000,
+      },
       breaker: { failureThreshold: 3, cooldownMs: 30_000, probeLeaseMs: 30_000 },
       limits: {},
       maxStepWaitMs: 60_000,

@@ -9,7 +9,7 @@ import {
   manifestOf,
 } from '@plainloop/agent';
 import type { PlainloopConfig } from '@plainloop/config';
-import { RunJobData } from '@plainloop/contracts';
+import { modelRefOf, RunJobData } from '@plainloop/contracts';
 import { createModelCatalog, loadPriceFile } from '@plainloop/llm';
 import { createKeySchema, createRedisClient, queueNames } from '@plainloop/redis';
 import type { Logger } from '@plainloop/telemetry';
@@ -69,6 +69,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         'no price known for this model: its calls are flagged and count as $0 (add it with PLAINLOOP_PRICES_FILE)',
       );
     agents.set(agent.name, bound);
+  }
+  const chained = new Set(
+    [...agents.values()].flatMap(({ models }) => [...models.plan, ...models.execute].map(modelRefOf)),
+  );
+  for (const model of Object.keys(config.models.limits)) {
+    if (!chained.has(model))
+      logger.warn({ model }, 'PLAINLOOP_MODEL_LIMITS names a model no agent of this worker uses');
   }
   const publishedAt = Date.now();
   if (agents.size > 0) {

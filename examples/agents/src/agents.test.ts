@@ -33,10 +33,16 @@ describe('the example agents, offline', () => {
         maxOutputRepairs: 2,
       },
       models: {
-        retry: { attemptsPerModel: 3, baseDelayMs: 1, maxDelayMs: 5, maxInlineWaitMs: 100 },
+        retry: {
+          attemptsPerModel: 3,
+          baseDelayMs: 1,
+          maxDelayMs: 5,
+          maxInlineWaitMs: 100,
+          maxCooldownMs: 600_000,
+        },
         breaker: { failureThreshold: 3, cooldownMs: 60_000, probeLeaseMs: 60_000 },
         limits: {},
-        maxStepWaitMs: 60_000,
+        maxStepWaitMs: 600_000,
       },
     });
   });

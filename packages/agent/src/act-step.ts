@@ -64,7 +64,26 @@ export async function actStep(session: RunSession, bound: BoundAgent): Promise<v
   const assistant = assistantMessageOf(pending.result);
 
   if (calls.length === 0) {
-    const answer = checkFinalAnswer(pending.result.text, bound.agent.output);
+    const { finishReason } = pending.result;
+    if (finishReason === 'content_filter') {
+      const message = 'the model refused to answer, or its answer was filtered by the provider';
+      await finishRun(session, {
+        status: 'failed',
+        error: { code: 'content_filtered', message, retryable: false },
+        appendTurns: [assistant],
+      });
+      return;
+    }
+    // A cut-off or broken answer is not a final answer, with or without an output schema.
+    const answer =
+      finishReason === 'length'
+        ? {
+            ok: false as const,
+            repair: 'Your answer was cut off at the output limit. Answer again, shorter.',
+          }
+        : finishReason === 'other'
+          ? { ok: false as const, repair: 'Your last answer could not be used. Answer again.' }
+          : checkFinalAnswer(pending.result.text, bound.agent.output);
     if (answer.ok) {
       await finishRun(session, { status: 'succeeded', output: answer.output, appendTurns: [assistant] });
       return;

@@ -26,7 +26,7 @@ function toolsForModel({ agent }: BoundAgent): ToolForModel[] {
 function withUniqueIds(toolCalls: readonly ToolCall[]): ToolCall[] {
   const seen = new Set<string>();
   return toolCalls.map((call, index) => {
-    const id = seen.has(call.id) ? `${call.id}#${index}` : call.id;
+    const id = seen.has(call.id) ? `${call.id}_${index}` : call.id;
     seen.add(id);
     return { ...call, id };
   });

@@ -95,10 +95,16 @@ describe('executeRun', () => {
         maxOutputRepairs: 2,
       },
       models: {
-        retry: { attemptsPerModel: 3, baseDelayMs: 1, maxDelayMs: 5, maxInlineWaitMs: 100 },
+        retry: {
+          attemptsPerModel: 3,
+          baseDelayMs: 1,
+          maxDelayMs: 5,
+          maxInlineWaitMs: 100,
+          maxCooldownMs: 600_000,
+        },
         breaker: { failureThreshold: 3, cooldownMs: 60_000, probeLeaseMs: 60_000 },
         limits: {},
-        maxStepWaitMs: 60_000,
+        maxStepWaitMs: 600_000,
       },
     });
   });
@@ -255,6 +261,67 @@ describe('executeRun', () => {
     );
     const [call] = await environment.store.loadModelCalls('default', runJob.runId);
     expect(call).toMatchObject({ costKnown: false, pricedAs: 'openai:gpt-9-ultra' });
+  });
+
+  it('stops a run whose cost limit cannot be checked because a model has no known price', async () => {
+    const unpriced = scriptedModel({
+      name: 'mystery',
+      script: () => ({ toolCalls: [{ name: 'search', arguments: { query: 'x' } }] }),
+      pricedAs: 'openai:gpt-9-ultra',
+    });
+    const runJob = job({ agent: 'research', input: { topic: 'redis' }, limits: { maxCostUsd: 1 } });
+    await run(agentsOf(researchAgent(unpriced)), runJob);
+    const state = await environment.store.load('default', runJob.runId);
+    expect(state).toMatchObject({
+      status: 'budget_exceeded',
+      llmCalls: 1,
+      error: { message: expect.stringContaining('no known price') },
+    });
+  });
+
+  it('does not take a refused or filtered answer for a final one', async () => {
+    const refusing: LanguageModel = {
+      provider: 'scripted',
+      modelId: 'refusing',
+      doGenerate: async () => ({
+        text: 'I cannot help with that.',
+        toolCalls: [],
+        finishReason: 'content_filter',
+        usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 5, reasoningTokens: 0 },
+      }),
+    };
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    await run(agentsOf(researchAgent(refusing)), runJob);
+    expect(await environment.store.load('default', runJob.runId)).toMatchObject({
+      status: 'failed',
+      error: { code: 'content_filtered' },
+    });
+  });
+
+  it('sends an answer cut off at the output limit back for a shorter one', async () => {
+    let calls = 0;
+    const verbose: LanguageModel = {
+      provider: 'scripted',
+      modelId: 'verbose',
+      doGenerate: async () => {
+        calls += 1;
+        return {
+          text: calls === 1 ? '{"summary": "a very long' : '{"summary":"short"}',
+          toolCalls: [],
+          finishReason: calls === 1 ? 'length' : 'stop',
+          usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 5, reasoningTokens: 0 },
+        };
+      },
+    };
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    await run(agentsOf(researchAgent(verbose)), runJob);
+    expect(await environment.store.load('default', runJob.runId)).toMatchObject({
+      status: 'succeeded',
+      output: { summary: 'short' },
+      outputRepairs: 1,
+    });
+    const turns = await environment.store.loadTurns('default', runJob.runId);
+    expect(turns[1]).toMatchObject({ role: 'user', content: expect.stringContaining('cut off') });
   });
 
   it('stops before the next call once the run has spent its budget', async () => {

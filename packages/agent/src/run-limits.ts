@@ -41,6 +41,18 @@ export function checkLimits(state: RunState, limits: AgentLimits): LimitStop | u
       },
     };
   }
+  if (limits.maxCostUsd !== undefined && state.unpricedCalls > 0) {
+    // A cost limit that cannot be checked is not a limit: stop rather than spend without counting.
+    return {
+      status: 'budget_exceeded',
+      error: {
+        code: 'budget_exceeded',
+        message: `the run has a $${limits.maxCostUsd} limit, but a model it used has no known price (add it with PLAINLOOP_PRICES_FILE)`,
+        retryable: false,
+      },
+      budget: { budget: 'run_cost_usd', limit: limits.maxCostUsd, spent: state.costUsd },
+    };
+  }
   if (limits.maxCostUsd !== undefined && state.costUsd >= limits.maxCostUsd) {
     return budgetStop(
       'run_cost_usd',

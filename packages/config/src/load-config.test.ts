@@ -29,6 +29,18 @@ describe('loadConfig', () => {
     }
   });
 
+  it('treats an empty variable as unset, not as zero', () => {
+    const config = loadConfig({ PLAINLOOP_MAX_STEP_WAIT_MS: '', PLAINLOOP_CONCURRENCY: '  ' });
+    expect(config.models.maxStepWaitMs).toBe(15 * 60_000);
+    expect(config.worker.concurrency).toBe(4);
+  });
+
+  it('refuses a probe lease shorter than a model call may take', () => {
+    expect(() => loadConfig({ PLAINLOOP_MODEL_TIMEOUT_MS: '120000' })).toThrow(
+      /PLAINLOOP_BREAKER_PROBE_LEASE_MS/,
+    );
+  });
+
   it('reads per-model limits as JSON and says when they are not', () => {
     const config = loadConfig({
       PLAINLOOP_MODEL_LIMITS: '{"openai:gpt-4.1-mini":{"requestsPerMinute":500,"tokensPerMinute":200000}}',

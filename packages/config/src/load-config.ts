@@ -24,7 +24,12 @@ const ModelLimits = z.record(
   }),
 );
 
-const integer = (fallback: number, minimum = 0) => z.coerce.number().int().min(minimum).default(fallback);
+/** A whole number with a default; an empty value (`PORT=` in a compose file) means the default, not 0. */
+const integer = (fallback: number, minimum = 0) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    z.coerce.number().int().min(minimum).default(fallback),
+  );
 const optionalText = z
   .string()
   .optional()
@@ -58,6 +63,7 @@ const Environment = z.object({
   PLAINLOOP_RETRY_BASE_DELAY_MS: integer(500, 0),
   PLAINLOOP_RETRY_MAX_DELAY_MS: integer(8_000, 0),
   PLAINLOOP_MAX_INLINE_WAIT_MS: integer(2_000, 0),
+  PLAINLOOP_MAX_COOLDOWN_MS: integer(10 * 60_000, 0),
   PLAINLOOP_MAX_STEP_WAIT_MS: integer(15 * 60_000, 0),
   PLAINLOOP_BREAKER_FAILURES: integer(3, 1),
   PLAINLOOP_BREAKER_COOLDOWN_MS: integer(30_000, 100),
@@ -87,6 +93,11 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
   }
   const env = parsed.data;
+  if (env.PLAINLOOP_BREAKER_PROBE_LEASE_MS < env.PLAINLOOP_MODEL_TIMEOUT_MS) {
+    throw new ConfigError(
+      'invalid environment: PLAINLOOP_BREAKER_PROBE_LEASE_MS must be at least PLAINLOOP_MODEL_TIMEOUT_MS, or a slow probe would lose its lease while it still runs',
+    );
+  }
   return deepFreeze({
     redis: { url: env.REDIS_URL, prefix: env.PLAINLOOP_REDIS_PREFIX },
     log: { level: env.PLAINLOOP_LOG_LEVEL },
@@ -111,6 +122,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
         baseDelayMs: env.PLAINLOOP_RETRY_BASE_DELAY_MS,
         maxDelayMs: env.PLAINLOOP_RETRY_MAX_DELAY_MS,
         maxInlineWaitMs: env.PLAINLOOP_MAX_INLINE_WAIT_MS,
+        maxCooldownMs: env.PLAINLOOP_MAX_COOLDOWN_MS,
       },
       maxStepWaitMs: env.PLAINLOOP_MAX_STEP_WAIT_MS,
       breaker: {

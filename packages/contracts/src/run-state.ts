@@ -48,11 +48,11 @@ export const RunState = z.object({
   usage: Usage,
   costUsd: z.number().min(0),
   /** Model calls whose price is unknown (counted at $0): the run's cost is incomplete when this is not 0. */
-  unpricedCalls: z.int().min(0),
+  unpricedCalls: z.int().min(0).default(0),
   llmCalls: z.int().min(0),
   toolCalls: z.int().min(0),
   /** Final answers sent back to the model because they did not fit the output schema. */
-  outputRepairs: z.int().min(0),
+  outputRepairs: z.int().min(0).default(0),
   /** How many times a worker has picked the run up; more than one means it was resumed. */
   attempt: z.int().min(0),
   output: z.json().optional(),
@@ -81,7 +81,7 @@ export const ModelCallRecord = z.object({
   toolCalls: z.array(z.string()),
   usage: Usage,
   costUsd: z.number().min(0),
-  costKnown: z.boolean(),
+  costKnown: z.boolean().default(true),
   latencyMs: z.number().min(0),
   at: z.number(),
 });

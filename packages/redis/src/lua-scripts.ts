@@ -10,7 +10,9 @@ const scripts = {
   plainloopCreateRun: { numberOfKeys: 1, lua: script('create-run') },
   plainloopCheckpointRun: { numberOfKeys: 4, lua: script('checkpoint-run') },
   plainloopBreakerAcquire: { numberOfKeys: 1, lua: script('breaker-acquire') },
-  plainloopBreakerRecord: { numberOfKeys: 2, lua: script('breaker-record') },
+  plainloopBreakerRecord: { numberOfKeys: 1, lua: script('breaker-record') },
+  plainloopBreakerRelease: { numberOfKeys: 1, lua: script('breaker-release') },
+  plainloopAdmissionCoolDown: { numberOfKeys: 1, lua: script('admission-cool-down') },
   plainloopAdmissionReserve: { numberOfKeys: 4, lua: script('admission-reserve') },
   plainloopAdmissionSettle: { numberOfKeys: 2, lua: script('admission-settle') },
 } as const;
@@ -31,11 +33,11 @@ export type ScriptedRedis = Redis & {
   ): Promise<[number, 'closed' | 'open' | 'half_open', number]>;
   plainloopBreakerRecord(
     breakerKey: string,
-    breakersKey: string,
     outcome: 'success' | 'failure',
     threshold: string,
-    model: string,
   ): Promise<['opened' | 'closed' | '', number]>;
+  plainloopBreakerRelease(breakerKey: string): Promise<number>;
+  plainloopAdmissionCoolDown(cooldownKey: string, milliseconds: string): Promise<number>;
   plainloopAdmissionReserve(
     requestsKey: string,
     tokensKey: string,

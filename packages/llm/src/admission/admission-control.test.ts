@@ -48,6 +48,15 @@ describe('AdmissionControl (fleet-wide, in Redis)', () => {
     expect((await admission.reserve('openai:gpt-4.1', 1)).admitted).toBe(true);
   });
 
+  it('never shortens a cooldown another worker set for longer, and reports what is left', async () => {
+    const admission = new AdmissionControl(redis.client, redis.keys, {});
+    await admission.coolDown(model, 30_000);
+    await admission.coolDown(model, 1_000);
+    const left = (await admission.cooldowns([model, 'openai:gpt-4.1'])).get(model) ?? 0;
+    expect(left).toBeGreaterThan(29_000);
+    expect((await admission.cooldowns(['openai:gpt-4.1'])).get('openai:gpt-4.1')).toBe(0);
+  });
+
   it('estimates a call from its prompt and expected answer', () => {
     const estimate = estimateTokens({
       messages: [{ role: 'user', content: 'x'.repeat(400) }],

@@ -79,13 +79,19 @@ export class AdmissionControl {
     );
   }
 
-  /** Holds every worker off a model for `milliseconds` (a provider's long retry-after). */
+  /** Holds every worker off a model for `milliseconds` (a provider's long retry-after); never shortens one. */
   async coolDown(model: ModelRef, milliseconds: number): Promise<void> {
-    await this.#redis.set(
+    await this.#redis.plainloopAdmissionCoolDown(
       this.#keys.admission(model).cooldown,
-      '1',
-      'PX',
-      Math.max(1, Math.ceil(milliseconds)),
+      String(Math.max(1, Math.ceil(milliseconds))),
     );
+  }
+
+  /** How long each of these models is still cooling down, in milliseconds (0 when it is not). */
+  async cooldowns(models: readonly ModelRef[]): Promise<Map<ModelRef, number>> {
+    const pipeline = this.#redis.pipeline();
+    for (const model of models) pipeline.pttl(this.#keys.admission(model).cooldown);
+    const replies = (await pipeline.exec()) ?? [];
+    return new Map(models.map((model, index) => [model, Math.max(0, Number(replies[index]?.[1] ?? 0))]));
   }
 }

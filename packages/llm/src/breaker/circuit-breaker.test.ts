@@ -54,6 +54,15 @@ describe('CircuitBreaker (fleet-wide, in Redis)', () => {
     expect(await otherWorker.acquire(model)).toMatchObject({ allowed: true, state: 'half_open' });
   });
 
+  it('tells callers of a half-open breaker to come back within a cooldown, not the whole probe lease', async () => {
+    const longLease = new CircuitBreaker(redis.client, redis.keys, { ...settings, probeLeaseMs: 60_000 });
+    for (let failure = 0; failure < 3; failure += 1) await longLease.recordFailure(model);
+    await sleep(settings.cooldownMs + 20);
+    await longLease.acquire(model);
+    const waiting = await longLease.acquire(model);
+    expect(waiting.allowed === false && waiting.retryInMs).toBeLessThanOrEqual(settings.cooldownMs);
+  });
+
   it('reads every breaker for the API and the metrics', async () => {
     for (let failure = 0; failure < 3; failure += 1) await breaker.recordFailure(model);
     await breaker.recordSuccess('google:gemini-2.5-flash');

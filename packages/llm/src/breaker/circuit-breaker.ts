@@ -46,6 +46,8 @@ export class CircuitBreaker {
   readonly #redis: ScriptedRedis;
   readonly #keys: KeySchema;
   readonly settings: BreakerSettings;
+  /** Models this process has already listed in the breakers set (the set lives in its own slot). */
+  readonly #listed = new Set<ModelRef>();
 
   constructor(redis: Redis, keys: KeySchema, settings: BreakerSettings) {
     this.#redis = withPlainloopScripts(redis);
@@ -70,13 +72,20 @@ export class CircuitBreaker {
     return this.#record(model, 'failure');
   }
 
+  /** Gives the probe back when it ended saying nothing of the model's health (aborted, not admitted). */
+  async releaseProbe(model: ModelRef): Promise<void> {
+    await this.#redis.plainloopBreakerRelease(this.#keys.breaker(model));
+  }
+
   async #record(model: ModelRef, outcome: 'success' | 'failure'): Promise<BreakerOutcome> {
+    if (!this.#listed.has(model)) {
+      await this.#redis.sadd(this.#keys.breakers, model);
+      this.#listed.add(model);
+    }
     const [transition, failures] = await this.#redis.plainloopBreakerRecord(
       this.#keys.breaker(model),
-      this.#keys.breakers,
       outcome,
       String(this.settings.failureThreshold),
-      model,
     );
     return { transition: transition === '' ? undefined : transition, failures };
   }

@@ -36,6 +36,11 @@ describe('price catalogue', () => {
     );
   });
 
+  it('prices usage a provider reported inconsistently (more cached than input) instead of throwing', () => {
+    const odd = { inputTokens: 10, cachedInputTokens: 20, outputTokens: 5, reasoningTokens: 0 };
+    expect(createPriceCatalog().quote('openai:gpt-4.1-mini', odd).known).toBe(true);
+  });
+
   it('flags a model nobody has a price for instead of calling it free', () => {
     expect(createPriceCatalog().quote('openai:gpt-9-ultra', usage)).toEqual({
       costUsd: 0,

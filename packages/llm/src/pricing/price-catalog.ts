@@ -8,6 +8,8 @@ const Price = z.strictObject({
   input: z.number().min(0),
   /** USD per 1M input tokens read from a cache; the input price when absent. */
   cachedInput: z.number().min(0).optional(),
+  /** USD per 1M input tokens written to a cache, where the provider bills that apart; the input price when absent. */
+  cacheWrite: z.number().min(0).optional(),
   /** USD per 1M output tokens (reasoning included). */
   output: z.number().min(0),
 });
@@ -30,11 +32,19 @@ export type PriceQuote = {
 /** The maintained catalogue bundled with plainloop: @pydantic/genai-prices, its data as published. */
 export const bundledPriceSource = '@pydantic/genai-prices 0.1.8 (data published 2026-09-23)';
 
-function quoteFromFile(price: z.infer<typeof Price>, usage: Usage): number {
+/** Usage as the catalogue's arithmetic needs it: the cached and cache-written parts never above the input. */
+function partsOf(usage: Usage) {
   const cached = Math.min(usage.cachedInputTokens, usage.inputTokens);
+  const written = Math.min(usage.cacheWriteTokens ?? 0, usage.inputTokens - cached);
+  return { cached, written, uncached: usage.inputTokens - cached - written };
+}
+
+function quoteFromFile(price: z.infer<typeof Price>, usage: Usage): number {
+  const { cached, written, uncached } = partsOf(usage);
   const perMillion =
-    (usage.inputTokens - cached) * price.input +
+    uncached * price.input +
     cached * (price.cachedInput ?? price.input) +
+    written * (price.cacheWrite ?? price.input) +
     usage.outputTokens * price.output;
   return perMillion / 1_000_000;
 }
@@ -49,16 +59,23 @@ export function createPriceCatalog(file?: PriceFile) {
     const fromFile = file?.models[model];
     if (fromFile) return { costUsd: quoteFromFile(fromFile, usage), known: true, source: 'prices-file' };
     const separator = model.indexOf(':');
-    const calculated = calcPrice(
-      {
-        input_tokens: usage.inputTokens,
-        cache_read_tokens: usage.cachedInputTokens,
-        cache_write_tokens: usage.cacheWriteTokens ?? 0,
-        output_tokens: usage.outputTokens,
-      },
-      model.slice(separator + 1),
-      { providerId: model.slice(0, separator) },
-    );
+    const { cached, written } = partsOf(usage);
+    let calculated: ReturnType<typeof calcPrice>;
+    try {
+      calculated = calcPrice(
+        {
+          input_tokens: usage.inputTokens,
+          cache_read_tokens: cached,
+          cache_write_tokens: written,
+          output_tokens: usage.outputTokens,
+        },
+        model.slice(separator + 1),
+        { providerId: model.slice(0, separator) },
+      );
+    } catch {
+      // The catalogue refuses usage it finds inconsistent; pricing must never cost the answer itself.
+      calculated = null;
+    }
     if (calculated === null) return { costUsd: 0, known: false, source: 'none' };
     return { costUsd: calculated.total_price, known: true, source: 'genai-prices' };
   }

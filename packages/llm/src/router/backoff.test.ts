@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from './backoff.ts';
 
-const settings = { attemptsPerModel: 3, baseDelayMs: 500, maxDelayMs: 8_000, maxInlineWaitMs: 2_000 };
+const settings = {
+  attemptsPerModel: 3,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+  maxInlineWaitMs: 2_000,
+  maxCooldownMs: 600_000,
+};
 
 describe('backoffDelay', () => {
   it('doubles its ceiling per attempt up to the cap, with full jitter below it', () => {

@@ -10,6 +10,8 @@ export type RetrySettings = {
    * next model, or checkpoints the run and gives the job back until it can go on.
    */
   maxInlineWaitMs: number;
+  /** A provider's advised wait is honoured up to this; a longer one (a day-long quota) is capped. */
+  maxCooldownMs: number;
 };
 
 /**

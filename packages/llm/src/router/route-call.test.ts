@@ -11,7 +11,13 @@ import { CircuitBreaker } from '../breaker/circuit-breaker.ts';
 import { createOpenAIClient, OpenAIChatModel } from '../providers/openai/openai-chat-model.ts';
 import { type RouterDependencies, type RouterEvent, routeCall } from './route-call.ts';
 
-const settings = { attemptsPerModel: 3, baseDelayMs: 10, maxDelayMs: 50, maxInlineWaitMs: 2_000 };
+const settings = {
+  attemptsPerModel: 3,
+  baseDelayMs: 10,
+  maxDelayMs: 50,
+  maxInlineWaitMs: 2_000,
+  maxCooldownMs: 600_000,
+};
 const breakerSettings = { failureThreshold: 3, cooldownMs: 5_000, probeLeaseMs: 1_000 };
 
 function options(overrides: Partial<GenerateOptions> = {}): GenerateOptions {
@@ -150,6 +156,60 @@ describe('routeCall through a fallback chain, on the real SDK against loopback f
       reason: 'rate_limited',
     });
     expect(primaryServer.requests).toHaveLength(1);
+  });
+
+  it('waits rather than fails when a model stays rate limited after its attempts', async () => {
+    primaryServer.respondWith(() => ({ kind: 'error', status: 429, retryAfterSeconds: 0 }));
+    const outcome = await routeCall([primary], options(), dependencies());
+    expect(outcome).toMatchObject({ kind: 'wait', reason: 'rate_limited' });
+    expect(primaryServer.requests).toHaveLength(3);
+  });
+
+  it('caps a provider wait past all reason (a day-long quota) at the configured cooldown', async () => {
+    primaryServer.enqueue({ kind: 'error', status: 429, retryAfterSeconds: 86_400 });
+    const outcome = await routeCall([primary], options(), {
+      ...dependencies(),
+      settings: { ...settings, maxCooldownMs: 60_000 },
+    });
+    expect(outcome.kind === 'wait' && outcome.retryInMs).toBeLessThanOrEqual(60_000 * 1.2);
+    expect(await redis.client.pttl(redis.keys.admission('openai:primary').cooldown)).toBeLessThanOrEqual(
+      60_000,
+    );
+  });
+
+  it('hands a half-open probe back when it is cut short, so another caller may probe at once', async () => {
+    const breaker = new CircuitBreaker(redis.client, redis.keys, {
+      failureThreshold: 1,
+      cooldownMs: 50,
+      probeLeaseMs: 60_000,
+    });
+    await breaker.recordFailure('openai:primary');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    primaryServer.enqueue({ kind: 'hang' });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    await expect(
+      routeCall([primary], options({ signal: controller.signal }), { ...dependencies(), breaker }),
+    ).rejects.toMatchObject({ kind: 'aborted' });
+    expect(await breaker.acquire('openai:primary')).toEqual({ allowed: true, state: 'half_open' });
+  });
+
+  it('closes a half-open breaker on any real answer, even a 400: the provider is up', async () => {
+    const breaker = new CircuitBreaker(redis.client, redis.keys, {
+      failureThreshold: 1,
+      cooldownMs: 50,
+      probeLeaseMs: 60_000,
+    });
+    await breaker.recordFailure('openai:primary');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    primaryServer.enqueue({ kind: 'error', status: 400, message: 'bad request' });
+    await routeCall([primary, fallback], options(), { ...dependencies(), breaker });
+    expect(events).toContainEqual({
+      type: 'breaker_changed',
+      model: 'openai:primary',
+      transition: 'closed',
+      failures: 0,
+    });
   });
 
   it('fails with the last error when every model fails for good', async () => {

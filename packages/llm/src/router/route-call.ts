@@ -45,14 +45,13 @@ export type RouteOutcome =
 /** How many times one call waits in place for admission before it gives the model up. */
 const inlineAdmissionWaits = 3;
 
+/** Waits are spread by up to this share, so runs parked for one model do not all come back at once. */
+const waitJitter = 0.2;
+
 function asModelError(thrown: unknown, model: ModelRef): LanguageModelError {
   if (thrown instanceof LanguageModelError) return thrown;
-  return new LanguageModelError({
-    kind: 'unknown',
-    model,
-    message: thrown instanceof Error ? thrown.message : String(thrown),
-    cause: thrown,
-  });
+  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  return new LanguageModelError({ kind: 'unknown', model, message, cause: thrown });
 }
 
 async function sleep(milliseconds: number, signal: AbortSignal, model: ModelRef) {
@@ -88,7 +87,8 @@ async function attempt(model: LanguageModel, options: GenerateOptions): Promise<
  * `attemptsPerModel` attempts, retryable failures backed off with full jitter or by the provider's
  * retry-after. A wait longer than `maxInlineWaitMs` is not slept here: the model is held off for the
  * whole fleet (cooldown) and the chain moves on. When no model can take the call, the outcome says how
- * long until one can, so the caller can checkpoint and yield instead of spinning on 429s.
+ * long until one can, so the caller can checkpoint and yield instead of spinning on 429s; only when
+ * every model failed in a way waiting would not mend is the outcome a failure.
  */
 export async function routeCall(
   chain: readonly LanguageModel[],
@@ -96,6 +96,7 @@ export async function routeCall(
   dependencies: RouterDependencies,
 ): Promise<RouteOutcome> {
   const { breaker, admission, settings, onEvent } = dependencies;
+  const random = dependencies.random ?? Math.random;
   const estimate = estimateTokens(options);
   let soonest: { retryInMs: number; reason: WaitReason } | undefined;
   let lastError: LanguageModelError | undefined;
@@ -111,78 +112,103 @@ export async function routeCall(
       await waitFor(ref, gate.retryInMs, 'breaker_open');
       continue;
     }
-    for (let attemptNumber = 1; attemptNumber <= settings.attemptsPerModel; attemptNumber += 1) {
-      let admitted = await admission.reserve(ref, estimate);
-      for (
-        let waited = 0;
-        !admitted.admitted && admitted.retryInMs <= settings.maxInlineWaitMs && waited < inlineAdmissionWaits;
-        waited += 1
-      ) {
-        await sleep(admitted.retryInMs, options.signal, ref);
-        admitted = await admission.reserve(ref, estimate);
-      }
-      if (!admitted.admitted) {
-        await waitFor(ref, admitted.retryInMs, 'rate_limited');
-        break;
-      }
-      const started = performance.now();
-      try {
-        const result = await attempt(model, options);
-        await admission.settle(admitted.reservation, totalTokens(result.usage));
-        const health = await breaker.recordSuccess(ref);
-        if (health.transition)
-          await onEvent({ type: 'breaker_changed', model: ref, transition: health.transition, failures: 0 });
-        return { kind: 'answered', model, result, latencyMs: performance.now() - started };
-      } catch (thrown) {
-        const latencyMs = performance.now() - started;
-        const error = asModelError(thrown, ref);
-        await admission.settle(admitted.reservation, 0);
-        if (error.kind === 'aborted' || options.signal.aborted) throw error;
-        lastError = error;
-        let breakerOpened = false;
-        if (countsAgainstBreaker(error.kind)) {
-          const health = await breaker.recordFailure(ref);
-          if (health.transition) {
-            await onEvent({
-              type: 'breaker_changed',
-              model: ref,
-              transition: health.transition,
-              failures: health.failures,
-            });
-            breakerOpened = health.transition === 'opened';
-          }
-        }
-        const longWait = error.retryAfterMs !== undefined && error.retryAfterMs > settings.maxInlineWaitMs;
-        const willRetry =
-          error.retryable && !breakerOpened && !longWait && attemptNumber < settings.attemptsPerModel;
+    // A half-open breaker let this call through as its one probe: it must report back either way.
+    let healthReported = gate.state !== 'half_open';
+    const report = async (outcome: 'success' | 'failure') => {
+      healthReported = true;
+      const health =
+        outcome === 'success' ? await breaker.recordSuccess(ref) : await breaker.recordFailure(ref);
+      if (health.transition) {
         await onEvent({
-          type: 'attempt_failed',
+          type: 'breaker_changed',
           model: ref,
-          error,
-          latencyMs,
-          attempt: attemptNumber,
-          willRetry,
+          transition: health.transition,
+          failures: health.failures,
         });
-        if (error.retryable && longWait && error.retryAfterMs !== undefined) {
-          // The provider asked for more patience than a worker slot should spend: hold everyone off it.
-          await admission.coolDown(ref, error.retryAfterMs);
-          await waitFor(ref, error.retryAfterMs, 'cooling_down');
-          break;
-        }
-        if (breakerOpened) {
-          await waitFor(ref, breaker.settings.cooldownMs, 'breaker_open');
-          break;
-        }
-        if (!willRetry) break;
-        await sleep(
-          error.retryAfterMs ?? backoffDelay(attemptNumber, settings, dependencies.random),
-          options.signal,
-          ref,
-        );
       }
+      return health;
+    };
+    try {
+      for (let attemptNumber = 1; attemptNumber <= settings.attemptsPerModel; attemptNumber += 1) {
+        let admitted = await admission.reserve(ref, estimate);
+        for (
+          let waited = 0;
+          !admitted.admitted &&
+          admitted.retryInMs <= settings.maxInlineWaitMs &&
+          waited < inlineAdmissionWaits;
+          waited += 1
+        ) {
+          await sleep(admitted.retryInMs, options.signal, ref);
+          admitted = await admission.reserve(ref, estimate);
+        }
+        if (!admitted.admitted) {
+          await waitFor(ref, admitted.retryInMs, 'rate_limited');
+          break;
+        }
+        const started = performance.now();
+        try {
+          const result = await attempt(model, options);
+          await admission.settle(admitted.reservation, totalTokens(result.usage));
+          await report('success');
+          return { kind: 'answered', model, result, latencyMs: performance.now() - started };
+        } catch (thrown) {
+          const latencyMs = performance.now() - started;
+          const error = asModelError(thrown, ref);
+          await admission.settle(admitted.reservation, 0);
+          if (error.kind === 'aborted' || options.signal.aborted) throw error;
+          lastError = error;
+          // A failure that says the model is unwell counts against its breaker; any other answer (a 429,
+          // a 400) proves the provider is up, which is what a probe needs to know.
+          const health = await report(countsAgainstBreaker(error.kind) ? 'failure' : 'success');
+          const breakerOpened = health.transition === 'opened';
+          const advisedWait =
+            error.retryAfterMs === undefined
+              ? undefined
+              : Math.min(error.retryAfterMs, settings.maxCooldownMs);
+          const longWait = advisedWait !== undefined && advisedWait > settings.maxInlineWaitMs;
+          const lastAttempt = attemptNumber >= settings.attemptsPerModel;
+          const willRetry = error.retryable && !breakerOpened && !longWait && !lastAttempt;
+          await onEvent({
+            type: 'attempt_failed',
+            model: ref,
+            error,
+            latencyMs,
+            attempt: attemptNumber,
+            willRetry,
+          });
+          if (willRetry) {
+            await sleep(advisedWait ?? backoffDelay(attemptNumber, settings, random), options.signal, ref);
+            continue;
+          }
+          if (!error.retryable) break;
+          // Retryable, but not now: the run can come back to this model later.
+          if (breakerOpened) {
+            await waitFor(ref, breaker.settings.cooldownMs, 'breaker_open');
+          } else if (longWait) {
+            // The provider asked for more patience than a worker slot should spend: hold everyone off it.
+            await admission.coolDown(ref, advisedWait);
+            await waitFor(ref, advisedWait, 'cooling_down');
+          } else {
+            await waitFor(
+              ref,
+              Math.max(advisedWait ?? 0, settings.maxDelayMs),
+              error.kind === 'rate_limit' ? 'rate_limited' : 'cooling_down',
+            );
+          }
+          break;
+        }
+      }
+    } finally {
+      if (!healthReported) await breaker.releaseProbe(ref).catch(() => undefined);
     }
   }
-  if (soonest) return { kind: 'wait', ...soonest };
+  if (soonest) {
+    return {
+      kind: 'wait',
+      reason: soonest.reason,
+      retryInMs: Math.ceil(soonest.retryInMs * (1 + waitJitter * random())),
+    };
+  }
   return {
     kind: 'failed',
     error:

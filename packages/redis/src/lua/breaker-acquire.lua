@@ -29,4 +29,5 @@ if now >= probeUntil then
   redis.call('HSET', KEYS[1], 'probeUntil', now + tonumber(ARGV[2]))
   return {1, 'half_open', 0}
 end
-return {0, 'half_open', probeUntil - now}
+-- A probe that is slow to report still should not hold the others back for its whole lease.
+return {0, 'half_open', math.min(probeUntil - now, tonumber(ARGV[1]))}

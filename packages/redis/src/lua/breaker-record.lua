@@ -3,16 +3,14 @@
   counts towards the threshold of consecutive failures; reaching it (or failing as the half-open probe)
   opens the breaker.
 
-  KEYS[1] the breaker's hash    KEYS[2] the set of every model with a breaker
+  KEYS[1] the breaker's hash
   ARGV[1] 'success' or 'failure'
   ARGV[2] consecutive failures that open the breaker
-  ARGV[3] the model ref, for the set
 
   Returns {transition: 'opened', 'closed' or '', consecutive failures now}.
 ]]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('SADD', KEYS[2], ARGV[3])
 local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
 if ARGV[1] == 'success' then
   redis.call('HSET', KEYS[1], 'state', 'closed', 'failures', 0)

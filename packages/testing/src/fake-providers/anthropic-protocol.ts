@@ -77,6 +77,10 @@ function brokenToolHistory(turns: Turn[]): string | undefined {
     const blocks = blocksOf(turn);
     if (turn.role === 'assistant') {
       const calls = blocks.filter((block) => block.type === 'tool_use');
+      const badId = calls.find((call) => !/^[a-zA-Z0-9_-]+$/.test(String(call.id)));
+      if (badId) {
+        return `messages.${index}.content: tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$' (got ${badId.id})`;
+      }
       if (calls.length === 0) continue;
       const next = turns[index + 1];
       const answered = new Set(

@@ -325,6 +325,35 @@ describe('AnthropicMessagesModel wire details', () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it('rewrites tool ids from other providers into the alphabet Anthropic accepts, the same on both sides', async () => {
+    server.enqueue({ kind: 'completion', text: 'ok' });
+    const foreignIds = ['functions.get_weather:0', 'call_1#2'];
+    await model.doGenerate(
+      options([
+        { role: 'user', content: 'Weather?' },
+        {
+          role: 'assistant',
+          content: '',
+          toolCalls: foreignIds.map((id) => ({ id, name: 'get_weather', argumentsJson: '{"city":"Paris"}' })),
+        },
+        ...foreignIds.map((id) => ({
+          role: 'tool' as const,
+          toolCallId: id,
+          toolName: 'get_weather',
+          content: '18',
+          isError: false,
+        })),
+      ]),
+    );
+    const messages = server.requests[0]?.body.messages as Array<{
+      content: Array<{ id?: string; tool_use_id?: string }>;
+    }>;
+    const sentIds = messages[1]?.content.map((block) => block.id) ?? [];
+    expect(sentIds.every((id) => /^[a-zA-Z0-9_-]+$/.test(id ?? ''))).toBe(true);
+    expect(new Set(sentIds).size).toBe(2);
+    expect(messages[2]?.content.map((block) => block.tool_use_id)).toEqual(sentIds);
+  });
+
   it('is refused, as by the real API, when a tool call in the history has no result', async () => {
     const error = await failureOf(
       model.doGenerate(

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
 import type { AssistantMessage, Message, ToolForModel } from '@plainloop/contracts';
 
@@ -44,13 +45,24 @@ function toTurn(message: Exclude<Message, { role: 'system' }>): Turn {
         content: [
           {
             type: 'tool_result',
-            tool_use_id: message.toolCallId,
+            tool_use_id: wireIdOf(message.toolCallId),
             content: message.content,
             is_error: message.isError,
           },
         ],
       };
   }
+}
+
+/**
+ * Anthropic accepts tool ids of letters, digits, `_` and `-` only; a transcript that started on another
+ * provider may carry others (`functions.search:0`). Those are rewritten the same way on both sides, with
+ * a hash of the original so two ids never collapse into one.
+ */
+function wireIdOf(id: string): string {
+  if (/^[a-zA-Z0-9_-]+$/.test(id)) return id;
+  const readable = id.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 40);
+  return `${readable}_${createHash('sha256').update(id).digest('hex').slice(0, 12)}`;
 }
 
 /** The API refuses empty text blocks; an empty text (a tool-call-only answer) is left out. */
@@ -61,7 +73,7 @@ function textBlocks(text: string): ContentBlock[] {
 function toolUseBlocks(message: AssistantMessage): ContentBlock[] {
   return message.toolCalls.map((call) => ({
     type: 'tool_use',
-    id: call.id,
+    id: wireIdOf(call.id),
     name: call.name,
     input: toolInput(call.argumentsJson),
   }));

@@ -19,7 +19,7 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The tool calls of a response, each with an id: the API's, or one made up. */
-export function toolCallsOf(response: GenerateContentResponse): ToolCall[] {
+export function toolCallsOf(response: GenerateContentResponse, modelId: string): ToolCall[] {
   const parts = response.candidates?.[0]?.content?.parts ?? [];
   return parts
     .filter((part) => part.functionCall !== undefined)
@@ -27,8 +27,9 @@ export function toolCallsOf(response: GenerateContentResponse): ToolCall[] {
       id: call?.id || `${madeUpIdPrefix}${response.responseId ?? 'response'}-${index}`,
       name: call?.name ?? '',
       argumentsJson: JSON.stringify(call?.args ?? {}),
-      // Gemini 3 refuses the next turn unless the call comes back with its signature, unchanged.
-      ...(thoughtSignature ? { providerMetadata: { google: { thoughtSignature } } } : {}),
+      // Gemini 3 refuses the next turn unless the call comes back with its signature, unchanged; only
+      // the model that signed it can check it, so the model is kept with it.
+      ...(thoughtSignature ? { providerMetadata: { google: { thoughtSignature, model: modelId } } } : {}),
     }));
 }
 
@@ -60,11 +61,29 @@ function idOf(id: string): { id?: string } {
   return isMadeUpId(id) ? {} : { id };
 }
 
-function functionCallPart(call: ToolCall): Part {
-  const thoughtSignature = call.providerMetadata?.google?.thoughtSignature;
+/**
+ * Google's documented stand-in for a signature, for calls Gemini 3 and later did not sign themselves:
+ * calls made by another model of the chain (a fallback mid-run), or by another Gemini model.
+ */
+const unsignedCallSentinel = 'skip_thought_signature_validator';
+
+function requiresSignatures(modelId: string): boolean {
+  const generation = /^gemini-(\d+)/.exec(modelId)?.[1];
+  return generation !== undefined && Number(generation) >= 3;
+}
+
+function signatureFor(call: ToolCall, modelId: string): string | undefined {
+  const signed = call.providerMetadata?.google;
+  if (typeof signed?.thoughtSignature === 'string' && signed.model === modelId)
+    return signed.thoughtSignature;
+  return requiresSignatures(modelId) ? unsignedCallSentinel : undefined;
+}
+
+function functionCallPart(call: ToolCall, modelId: string): Part {
+  const thoughtSignature = signatureFor(call, modelId);
   return {
     functionCall: { ...idOf(call.id), name: call.name, args: argumentsOf(call) },
-    ...(typeof thoughtSignature === 'string' ? { thoughtSignature } : {}),
+    ...(thoughtSignature === undefined ? {} : { thoughtSignature }),
   };
 }
 
@@ -81,14 +100,14 @@ function functionResponsePart(message: ToolMessage): Part {
   return { functionResponse: { ...idOf(message.toolCallId), name: message.toolName, response } };
 }
 
-function partsOf(message: Exclude<Message, { role: 'system' }>): Part[] {
+function partsOf(message: Exclude<Message, { role: 'system' }>, modelId: string): Part[] {
   switch (message.role) {
     case 'user':
       return [{ text: message.content }];
     case 'assistant':
       return [
         ...(message.content === '' ? [] : [{ text: message.content }]),
-        ...message.toolCalls.map(functionCallPart),
+        ...message.toolCalls.map((call) => functionCallPart(call, modelId)),
       ];
     case 'tool':
       return [functionResponsePart(message)];
@@ -102,7 +121,7 @@ type GeminiConversation = { systemInstruction: Content | undefined; contents: Co
  * system turn); tool results are `user` turns. Adjacent turns of one role are merged, which also puts
  * all the results of one step in the single user turn that must follow the model's function calls.
  */
-export function toGeminiConversation(messages: readonly Message[]): GeminiConversation {
+export function toGeminiConversation(messages: readonly Message[], modelId: string): GeminiConversation {
   const systemTexts: string[] = [];
   const contents: Content[] = [];
   for (const message of messages) {
@@ -110,7 +129,7 @@ export function toGeminiConversation(messages: readonly Message[]): GeminiConver
       systemTexts.push(message.content);
       continue;
     }
-    const parts = partsOf(message);
+    const parts = partsOf(message, modelId);
     // A turn with no parts is refused; an assistant that said nothing and called nothing is skipped.
     if (parts.length === 0) continue;
     const role = message.role === 'assistant' ? 'model' : 'user';

@@ -191,7 +191,9 @@ describe('GeminiModel wire details', () => {
       { kind: 'completion', text: 'done' },
     );
     const first = await model.doGenerate(options(hello));
-    expect(first.toolCalls[0]?.providerMetadata).toEqual({ google: { thoughtSignature: 'c2lnbmVk' } });
+    expect(first.toolCalls[0]?.providerMetadata).toEqual({
+      google: { thoughtSignature: 'c2lnbmVk', model: 'gemini-2.5-flash' },
+    });
     await model.doGenerate(
       options([
         ...hello,
@@ -213,6 +215,49 @@ describe('GeminiModel wire details', () => {
       functionCall: { name: 'get_weather' },
       thoughtSignature: 'c2lnbmVk',
     });
+  });
+
+  it('stands in for the signature of calls a Gemini 3 model did not sign itself (a fallback mid-run)', async () => {
+    await start();
+    server.enqueue({ kind: 'completion', text: 'done' });
+    const gemini3 = new GeminiModel(
+      'gemini-3-flash',
+      createGeminiClient({ apiKey: 'g-test', baseUrl: server.baseUrl }),
+    );
+    await gemini3.doGenerate(
+      options([
+        ...hello,
+        {
+          role: 'assistant',
+          content: '',
+          toolCalls: [
+            { id: 'call_openai_1', name: 'get_weather', argumentsJson: '{"city":"Paris"}' },
+            {
+              id: 'gemini-call-r-1',
+              name: 'get_weather',
+              argumentsJson: '{"city":"Oslo"}',
+              providerMetadata: { google: { thoughtSignature: 'b3RoZXI=', model: 'gemini-3-pro' } },
+            },
+          ],
+        },
+        { role: 'tool', toolCallId: 'call_openai_1', toolName: 'get_weather', content: '18', isError: false },
+        {
+          role: 'tool',
+          toolCallId: 'gemini-call-r-1',
+          toolName: 'get_weather',
+          content: '9',
+          isError: false,
+        },
+      ]),
+    );
+    const contents = server.requests[0]?.body.contents as Array<{
+      role: string;
+      parts: Array<Record<string, unknown>>;
+    }>;
+    const signatures = contents
+      .find((turn) => turn.role === 'model')
+      ?.parts.map((part) => part.thoughtSignature);
+    expect(signatures).toEqual(['skip_thought_signature_validator', 'skip_thought_signature_validator']);
   });
 
   it('sends garbled arguments back as {} and a tool output that is not JSON as a string', async () => {

@@ -106,7 +106,7 @@ export class GeminiModel implements LanguageModel {
 
   async doGenerate(options: GenerateOptions): Promise<GenerateResult> {
     const model = `${this.provider}:${this.modelId}`;
-    const { systemInstruction, contents } = toGeminiConversation(options.messages);
+    const { systemInstruction, contents } = toGeminiConversation(options.messages, this.modelId);
     if (contents.length === 0) {
       // The SDK would refuse this itself, with a plain Error; say what is wrong in the runtime's terms.
       throw new LanguageModelError({
@@ -157,7 +157,7 @@ export class GeminiModel implements LanguageModel {
     if (!candidate && !blockReason) {
       throw new LanguageModelError({ kind: 'server', message: 'the response had no candidates', model });
     }
-    const toolCalls = toolCallsOf(response);
+    const toolCalls = toolCallsOf(response, this.modelId);
     return {
       text: textOf(response),
       toolCalls,
