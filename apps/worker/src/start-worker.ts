@@ -54,6 +54,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       limits: config.models.limits,
       maxStepWaitMs: config.models.maxStepWaitMs,
     },
+    tenantBudgets: config.budgets,
     ...(prices ? { prices } : {}),
   });
 

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import {
+  type AgentLimits,
   addUsage,
   modelRefOf,
   type PendingStep,
@@ -9,6 +9,8 @@ import {
 import { type RouterEvent, routeCall } from '@plainloop/llm';
 import { validateToolCall } from '@plainloop/tools';
 import type { BoundAgent } from './bind-models.ts';
+import { createSpendGuard } from './budgets/spend-guard.ts';
+import { BudgetExceededError } from './errors/budget-exceeded-error.ts';
 import { finishRun } from './finish-run.ts';
 import type { RunSession } from './run-session.ts';
 import { chooseTier } from './tier-policy.ts';
@@ -80,7 +82,7 @@ async function report(session: RunSession, event: RouterEvent): Promise<void> {
  * structured error in the same write (validation is pure, so a resumed step reaches the same verdict).
  * When no model can take the call now, the run is checkpointed as waiting until one can.
  */
-export async function decideStep(session: RunSession, bound: BoundAgent): Promise<void> {
+export async function decideStep(session: RunSession, bound: BoundAgent, limits: AgentLimits): Promise<void> {
   const { state, turns, environment } = session;
   const tier = (bound.agent.chooseTier ?? chooseTier)({ step: state.step, turns });
   if (state.waitingSince === undefined) await session.emit({ type: 'step.started', step: state.step, tier });
@@ -102,11 +104,22 @@ export async function decideStep(session: RunSession, bound: BoundAgent): Promis
         breaker: environment.models.breaker,
         admission: environment.models.admission,
         settings: environment.models.retry,
+        spendGuard: createSpendGuard(session, limits),
         onEvent: (event) => report(session, event),
       },
     );
   } catch (error) {
     if (session.signal.aborted) return;
+    if (error instanceof BudgetExceededError) {
+      session.logger.warn({ budget: error.detail }, 'budget exceeded');
+      await session.emit({ type: 'budget.exceeded', step: state.step, ...error.detail });
+      await finishRun(session, {
+        status: 'budget_exceeded',
+        error: error.toStructured(),
+        budget: error.detail,
+      });
+      return;
+    }
     throw error;
   }
 
@@ -142,7 +155,8 @@ export async function decideStep(session: RunSession, bound: BoundAgent): Promis
   const toolCalls = withUniqueIds(result.toolCalls);
   const pricedAs = model.pricedAs ?? modelRef;
   const price = environment.models.prices.quote(pricedAs, result.usage);
-  const callId = `${state.runId}:${state.step}:${randomUUID().slice(0, 8)}`;
+  // The router's id for the call: the same key in the run's ledger and in the tenant's.
+  const { callId } = outcome;
   const invalidCalls = toolCalls
     .map((call) => validateToolCall(bound.agent.tools, call))
     .filter((validated) => !validated.ok);

@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { type BoundAgent, bindModels } from './bind-models.ts';
 import { type Agent, defineAgent } from './define-agent.ts';
 import { executeRun } from './execute-run.ts';
-import { createRunEnvironment, type RunEnvironment } from './run-environment.ts';
+import { createRunEnvironment, type RunEnvironment, type RunEnvironmentOptions } from './run-environment.ts';
 import { runIdFor } from './run-identity.ts';
 
 const searchDefinition = {
@@ -78,13 +78,14 @@ function researchAgent(model: LanguageModel, limits = {}): Agent {
 describe('executeRun', () => {
   let redis: TestRedis;
   let environment: RunEnvironment;
+  let environmentOptions: RunEnvironmentOptions;
   let events: RunEventStream;
   const noStop = new AbortController().signal;
 
   beforeEach(async () => {
     redis = await useTestRedis();
     events = new RunEventStream(redis.client, redis.keys);
-    environment = createRunEnvironment({
+    environmentOptions = {
       redis: redis.client,
       keys: redis.keys,
       logger: createLogger({ service: 'test', level: 'silent' }),
@@ -106,7 +107,8 @@ describe('executeRun', () => {
         limits: {},
         maxStepWaitMs: 600_000,
       },
-    });
+    };
+    environment = createRunEnvironment(environmentOptions);
   });
   afterEach(() => redis.close());
 
@@ -263,7 +265,7 @@ describe('executeRun', () => {
     expect(call).toMatchObject({ costKnown: false, pricedAs: 'openai:gpt-9-ultra' });
   });
 
-  it('stops a run whose cost limit cannot be checked because a model has no known price', async () => {
+  it('refuses a call whose cost cannot be checked against the run budget (no known price), before it is made', async () => {
     const unpriced = scriptedModel({
       name: 'mystery',
       script: () => ({ toolCalls: [{ name: 'search', arguments: { query: 'x' } }] }),
@@ -274,7 +276,7 @@ describe('executeRun', () => {
     const state = await environment.store.load('default', runJob.runId);
     expect(state).toMatchObject({
       status: 'budget_exceeded',
-      llmCalls: 1,
+      llmCalls: 0,
       error: { message: expect.stringContaining('no known price') },
     });
   });
@@ -324,18 +326,63 @@ describe('executeRun', () => {
     expect(turns[1]).toMatchObject({ role: 'user', content: expect.stringContaining('cut off') });
   });
 
-  it('stops before the next call once the run has spent its budget', async () => {
+  it('does not make a call that would take the run past its USD budget, and says by how much', async () => {
     const { model, counter } = countingModel(() => ({
       toolCalls: [{ name: 'search', arguments: { query: 'again' } }],
     }));
-    const runJob = job({ agent: 'research', input: { topic: 'redis' }, limits: { maxCostUsd: 0.000001 } });
+    // gpt-4.1-mini prices: each call here estimates a little under $0.002 (1,000 output tokens at $1.60/1M).
+    const runJob = job({ agent: 'research', input: { topic: 'redis' }, limits: { maxCostUsd: 0.002 } });
     await run(agentsOf(researchAgent(model)), runJob);
     const state = await environment.store.load('default', runJob.runId);
-    expect(state).toMatchObject({ status: 'budget_exceeded', error: { code: 'budget_exceeded' } });
-    expect(counter.calls).toBe(1);
+    expect(counter.calls).toBeGreaterThanOrEqual(1);
+    expect(state).toMatchObject({
+      status: 'budget_exceeded',
+      llmCalls: counter.calls,
+      error: {
+        code: 'budget_exceeded',
+        message: expect.stringContaining('would take the run past its $0.002000 limit'),
+      },
+      budget: { budget: 'run_cost_usd', limit: 0.002, spent: state?.costUsd, requested: expect.any(Number) },
+    });
+    expect((state?.costUsd ?? 0) + (state?.budget?.requested ?? 0)).toBeGreaterThan(0.002);
+    expect(state?.costUsd).toBeLessThanOrEqual(0.002);
     expect(await eventsOf(runJob.runId)).toContainEqual(
-      expect.objectContaining({ type: 'budget.exceeded', budget: 'run_cost_usd', limit: 0.000001 }),
+      expect.objectContaining({ type: 'budget.exceeded', budget: 'run_cost_usd', limit: 0.002 }),
     );
+  });
+
+  it('stops every run of a tenant once its daily budget is spent, counting each call once', async () => {
+    const { model } = countingModel(() => ({
+      toolCalls: [{ name: 'search', arguments: { query: 'again' } }],
+    }));
+    const tenantEnvironment = createRunEnvironment({
+      ...environmentOptions,
+      tenantBudgets: { dailyUsd: { acme: 0.005 }, reservationLeaseMs: 60_000 },
+    });
+    const agents = agentsOf(researchAgent(model, { maxIterations: 50 }));
+    const outcomes = [];
+    for (const topic of ['one', 'two', 'three']) {
+      const request = RunRequest.parse({ agent: 'research', input: { topic }, tenantId: 'acme' });
+      outcomes.push(
+        await executeRun({
+          environment: tenantEnvironment,
+          agents,
+          job: { runId: runIdFor(request), request },
+          signal: noStop,
+          shouldRelease: () => false,
+          lastAttempt: true,
+        }),
+      );
+    }
+    const states = outcomes.map((outcome) => (outcome.kind === 'finished' ? outcome.state : undefined));
+    expect(states.every((state) => state?.status === 'budget_exceeded')).toBe(true);
+    expect(states[0]?.budget?.budget).toBe('tenant_daily_usd');
+    const spent = await tenantEnvironment.budgets.spent('acme', new Date().toISOString().slice(0, 10));
+    const runCosts = states.reduce((sum, state) => sum + (state?.costUsd ?? 0), 0);
+    expect(spent).toBeCloseTo(runCosts, 6);
+    expect(spent).toBeLessThanOrEqual(0.005);
+    // Another tenant is not touched by acme's budget.
+    expect(tenantEnvironment.budgets.limitOf('globex')).toBeUndefined();
   });
 
   it('fails a run whose input does not fit the agent, before any model call', async () => {

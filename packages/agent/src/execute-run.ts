@@ -116,10 +116,14 @@ async function runSteps(
     if (stop) {
       if (stop.budget)
         await session.emit({ type: 'budget.exceeded', step: session.state.step, ...stop.budget });
-      await finishRun(session, { status: stop.status, error: stop.error });
+      await finishRun(session, {
+        status: stop.status,
+        error: stop.error,
+        ...(stop.budget ? { budget: stop.budget } : {}),
+      });
       break;
     }
-    await decideStep(session, bound);
+    await decideStep(session, bound, limits);
   }
   return { kind: 'finished', state: session.state };
 }

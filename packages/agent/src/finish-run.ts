@@ -1,10 +1,12 @@
-import type { Message, RunState, RunStatus, StructuredError } from '@plainloop/contracts';
+import type { BudgetDetail, Message, RunState, RunStatus, StructuredError } from '@plainloop/contracts';
 import type { RunSession } from './run-session.ts';
 
 export type Finish = {
   status: Exclude<RunStatus, 'queued' | 'running' | 'waiting'>;
   output?: unknown;
   error?: StructuredError;
+  /** The budget that ended the run, and by how much. */
+  budget?: BudgetDetail;
   /** The last step's turns, when finishing also completes a step. */
   appendTurns?: readonly Message[];
 };
@@ -21,6 +23,7 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
       pending: null,
       ...(finish.output === undefined ? {} : { output: finish.output as RunState['output'] }),
       ...(finish.error === undefined ? {} : { error: finish.error }),
+      ...(finish.budget === undefined ? {} : { budget: finish.budget }),
       finishedAt: now,
     }),
     {

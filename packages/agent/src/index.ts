@@ -2,8 +2,10 @@ export { defineTool, type Tool, type ToolContext, ToolError } from '@plainloop/t
 export * from './abandon-run.ts';
 export * from './agent-manifest.ts';
 export * from './bind-models.ts';
+export * from './budgets/tenant-budget.ts';
 export * from './define-agent.ts';
 export * from './errors/agent-definition-error.ts';
+export * from './errors/budget-exceeded-error.ts';
 export * from './execute-run.ts';
 export * from './load-agents.ts';
 export * from './run-environment.ts';

@@ -10,6 +10,7 @@ import {
 } from '@plainloop/llm';
 import { type KeySchema, type Redis, RunStore } from '@plainloop/redis';
 import { type Logger, RunEventStream } from '@plainloop/telemetry';
+import { TenantBudget, type TenantBudgetLimits } from './budgets/tenant-budget.ts';
 
 export type RunSettings = {
   /** Per-attempt time limit of a model call. */
@@ -38,6 +39,8 @@ export type RunEnvironment = {
   logger: Logger;
   now: () => number;
   settings: RunSettings;
+  /** Tenants' daily budgets, shared by the fleet. */
+  budgets: TenantBudget;
   models: {
     breaker: CircuitBreaker;
     admission: AdmissionControl;
@@ -53,6 +56,7 @@ export type RunEnvironmentOptions = {
   logger: Logger;
   settings: RunSettings;
   models: ModelSettings;
+  tenantBudgets?: TenantBudgetLimits;
   prices?: PriceFile;
   now?: () => number;
 };
@@ -66,6 +70,11 @@ export function createRunEnvironment(options: RunEnvironmentOptions): RunEnviron
     logger: options.logger,
     now: options.now ?? Date.now,
     settings: options.settings,
+    budgets: new TenantBudget(
+      redis,
+      keys,
+      options.tenantBudgets ?? { dailyUsd: {}, reservationLeaseMs: 10 * 60_000 },
+    ),
     models: {
       breaker: new CircuitBreaker(redis, keys, options.models.breaker),
       admission: new AdmissionControl(redis, keys, options.models.limits),

@@ -1,5 +1,6 @@
 import {
   type AgentLimits,
+  type BudgetDetail,
   type RunLimits,
   type RunState,
   type StructuredError,
@@ -22,13 +23,13 @@ export function effectiveLimits(agent: AgentLimits, requested: RunLimits | undef
 export type LimitStop = {
   status: 'max_iterations' | 'budget_exceeded';
   error: StructuredError;
-  budget?: { budget: 'run_cost_usd' | 'run_tokens'; limit: number; spent: number };
+  budget?: BudgetDetail;
 };
 
 /**
  * The stop conditions checked before every step: a plain function of the run and its limits. A hit
- * limit ends the run in a named status, never silently. (Spend is checked against what was already
- * spent; reserving the next call's estimate before it is made comes with budgets.)
+ * limit ends the run in a named status, never silently. These look at what was already spent; the
+ * spend guard (budgets/spend-guard.ts) then checks the next call's estimate before it is made.
  */
 export function checkLimits(state: RunState, limits: AgentLimits): LimitStop | undefined {
   if (state.step >= limits.maxIterations) {
@@ -39,18 +40,6 @@ export function checkLimits(state: RunState, limits: AgentLimits): LimitStop | u
         message: `the agent gave no final answer within ${limits.maxIterations} iterations`,
         retryable: false,
       },
-    };
-  }
-  if (limits.maxCostUsd !== undefined && state.unpricedCalls > 0) {
-    // A cost limit that cannot be checked is not a limit: stop rather than spend without counting.
-    return {
-      status: 'budget_exceeded',
-      error: {
-        code: 'budget_exceeded',
-        message: `the run has a $${limits.maxCostUsd} limit, but a model it used has no known price (add it with PLAINLOOP_PRICES_FILE)`,
-        retryable: false,
-      },
-      budget: { budget: 'run_cost_usd', limit: limits.maxCostUsd, spent: state.costUsd },
     };
   }
   if (limits.maxCostUsd !== undefined && state.costUsd >= limits.maxCostUsd) {

@@ -70,6 +70,13 @@ const Environment = z.object({
   PLAINLOOP_BREAKER_PROBE_LEASE_MS: integer(90_000, 100),
   PLAINLOOP_MODEL_LIMITS: json(ModelLimits),
   PLAINLOOP_PRICES_FILE: optionalText,
+  PLAINLOOP_TENANT_DAILY_BUDGETS: json(
+    z.record(
+      z.string().regex(/^(\*|[a-zA-Z0-9_.-]{1,64})$/, 'keys are tenant ids or *'),
+      z.number().positive(),
+    ),
+  ),
+  PLAINLOOP_SPEND_RESERVATION_LEASE_MS: integer(10 * 60_000, 1_000),
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: optionalText.pipe(z.url().optional()),
   ANTHROPIC_API_KEY: optionalText,
@@ -132,6 +139,10 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       },
       limits: env.PLAINLOOP_MODEL_LIMITS ?? {},
       pricesFile: env.PLAINLOOP_PRICES_FILE,
+    },
+    budgets: {
+      dailyUsd: env.PLAINLOOP_TENANT_DAILY_BUDGETS ?? {},
+      reservationLeaseMs: env.PLAINLOOP_SPEND_RESERVATION_LEASE_MS,
     },
     providers: {
       openai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL },

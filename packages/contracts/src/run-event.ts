@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FinishReason, ModelRef } from './language-model.ts';
-import { Tier } from './run-state.ts';
+import { BudgetDetail, Tier } from './run-state.ts';
 import { RunStatus } from './run-status.ts';
 import { StructuredError } from './structured-error.ts';
 import { Usage } from './usage.ts';
@@ -82,9 +82,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('budget.exceeded'),
     ...stepBase,
-    budget: z.enum(['run_cost_usd', 'run_tokens']),
-    limit: z.number(),
-    spent: z.number(),
+    ...BudgetDetail.shape,
   }),
   z.object({
     type: z.literal('run.finished'),

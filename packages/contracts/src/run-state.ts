@@ -7,6 +7,15 @@ import { ToolResult } from './tool-call.ts';
 import { Usage } from './usage.ts';
 
 export const Tier = z.enum(['plan', 'execute']);
+
+/** Which budget stopped a run, its limit, what was spent, and what the refused call would have added. */
+export const BudgetDetail = z.object({
+  budget: z.enum(['run_cost_usd', 'run_tokens', 'tenant_daily_usd']),
+  limit: z.number(),
+  spent: z.number(),
+  requested: z.number().optional(),
+});
+export type BudgetDetail = z.infer<typeof BudgetDetail>;
 export type Tier = z.infer<typeof Tier>;
 
 /**
@@ -57,6 +66,8 @@ export const RunState = z.object({
   attempt: z.int().min(0),
   output: z.json().optional(),
   error: StructuredError.optional(),
+  /** Set when a budget ended the run: which one and by how much. */
+  budget: BudgetDetail.optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
   startedAt: z.number().optional(),

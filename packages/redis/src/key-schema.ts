@@ -25,6 +25,11 @@ export function createKeySchema(prefix: string) {
     events: `${prefix}:events`,
     /** Agent manifests published by workers, by agent name. */
     agents: `${prefix}:agents`,
+    /** A tenant's spend on one UTC day: totals, open reservations and the ledger by call id. */
+    tenantSpend(tenantId: string, day: string) {
+      const base = `${prefix}:tenant:${tenantId}:spend:{${tenantId}:${day}}`;
+      return { totals: base, reservations: `${base}:reservations`, ledger: `${base}:ledger` };
+    },
     /** A model's fleet-wide circuit breaker; `breakers` lists every model that has one. */
     breaker: (model: string) => `${prefix}:breaker:{${model}}`,
     breakers: `${prefix}:breakers`,

@@ -13,6 +13,8 @@ const scripts = {
   plainloopBreakerRecord: { numberOfKeys: 1, lua: script('breaker-record') },
   plainloopBreakerRelease: { numberOfKeys: 1, lua: script('breaker-release') },
   plainloopAdmissionCoolDown: { numberOfKeys: 1, lua: script('admission-cool-down') },
+  plainloopSpendReserve: { numberOfKeys: 2, lua: script('spend-reserve') },
+  plainloopSpendSettle: { numberOfKeys: 3, lua: script('spend-settle') },
   plainloopAdmissionReserve: { numberOfKeys: 4, lua: script('admission-reserve') },
   plainloopAdmissionSettle: { numberOfKeys: 2, lua: script('admission-settle') },
 } as const;
@@ -38,6 +40,24 @@ export type ScriptedRedis = Redis & {
   ): Promise<['opened' | 'closed' | '', number]>;
   plainloopBreakerRelease(breakerKey: string): Promise<number>;
   plainloopAdmissionCoolDown(cooldownKey: string, milliseconds: string): Promise<number>;
+  plainloopSpendReserve(
+    totalsKey: string,
+    reservationsKey: string,
+    limit: string,
+    reservationId: string,
+    amount: string,
+    leaseMs: string,
+    keepSeconds: string,
+  ): Promise<[number, number, number]>;
+  plainloopSpendSettle(
+    totalsKey: string,
+    reservationsKey: string,
+    ledgerKey: string,
+    callId: string,
+    reserved: string,
+    cost: string,
+    keepSeconds: string,
+  ): Promise<number>;
   plainloopAdmissionReserve(
     requestsKey: string,
     tokensKey: string,

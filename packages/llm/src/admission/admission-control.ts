@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { GenerateOptions, ModelRef } from '@plainloop/contracts';
+import type { GenerateOptions, ModelRef, Usage } from '@plainloop/contracts';
 import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } from '@plainloop/redis';
 
 export type ModelLimits = { requestsPerMinute?: number; tokensPerMinute?: number };
@@ -13,13 +13,13 @@ export type AdmissionDecision =
 const charactersPerToken = 4;
 const defaultExpectedOutputTokens = 1_000;
 
+type EstimateInput = Pick<GenerateOptions, 'messages' | 'tools' | 'maxOutputTokens'>;
+
 /**
- * A call's tokens before it is made: the prompt at about four characters a token, plus the answer it
- * may write. Deliberately rough; the reservation is settled with the real usage as soon as it is known.
+ * A call's usage before it is made: the prompt at about four characters a token, and the answer it may
+ * write. Deliberately rough; reservations are settled with the real usage as soon as it is known.
  */
-export function estimateTokens(
-  options: Pick<GenerateOptions, 'messages' | 'tools' | 'maxOutputTokens'>,
-): number {
+export function estimateUsage(options: EstimateInput): Usage {
   let characters = 0;
   for (const message of options.messages) {
     characters += message.content.length;
@@ -27,9 +27,17 @@ export function estimateTokens(
       for (const call of message.toolCalls) characters += call.argumentsJson.length;
   }
   characters += JSON.stringify(options.tools).length;
-  return (
-    Math.ceil(characters / charactersPerToken) + (options.maxOutputTokens ?? defaultExpectedOutputTokens)
-  );
+  return {
+    inputTokens: Math.ceil(characters / charactersPerToken),
+    cachedInputTokens: 0,
+    outputTokens: options.maxOutputTokens ?? defaultExpectedOutputTokens,
+    reasoningTokens: 0,
+  };
+}
+
+export function estimateTokens(options: EstimateInput): number {
+  const usage = estimateUsage(options);
+  return usage.inputTokens + usage.outputTokens;
 }
 
 /**

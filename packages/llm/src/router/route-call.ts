@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import {
   type GenerateOptions,
@@ -6,8 +7,9 @@ import {
   type ModelRef,
   modelRefOf,
   totalTokens,
+  type Usage,
 } from '@plainloop/contracts';
-import { type AdmissionControl, estimateTokens } from '../admission/admission-control.ts';
+import { type AdmissionControl, estimateUsage } from '../admission/admission-control.ts';
 import { type CircuitBreaker, countsAgainstBreaker } from '../breaker/circuit-breaker.ts';
 import { LanguageModelError } from '../errors/language-model-error.ts';
 import { backoffDelay, type RetrySettings } from './backoff.ts';
@@ -26,7 +28,17 @@ export type RouterEvent =
 
 export type WaitReason = 'breaker_open' | 'rate_limited' | 'cooling_down';
 
+/**
+ * Budgets, seen from the router: every call is reserved before it is made (a guard that throws refuses
+ * it, and the router lets the error through) and settled after, answered or not.
+ */
+export type SpendGuard = {
+  reserve(call: { callId: string; model: LanguageModel; estimate: Usage }): Promise<void>;
+  settle(call: { callId: string; model: LanguageModel }, usage: Usage | undefined): Promise<void>;
+};
+
 export type RouterDependencies = {
+  spendGuard?: SpendGuard;
   breaker: CircuitBreaker;
   admission: AdmissionControl;
   settings: RetrySettings;
@@ -36,7 +48,7 @@ export type RouterDependencies = {
 };
 
 export type RouteOutcome =
-  | { kind: 'answered'; model: LanguageModel; result: GenerateResult; latencyMs: number }
+  | { kind: 'answered'; model: LanguageModel; callId: string; result: GenerateResult; latencyMs: number }
   /** No model can take the call now; the earliest one can in `retryInMs`. */
   | { kind: 'wait'; retryInMs: number; reason: WaitReason }
   /** Every model failed in a way waiting would not mend. */
@@ -97,7 +109,8 @@ export async function routeCall(
 ): Promise<RouteOutcome> {
   const { breaker, admission, settings, onEvent } = dependencies;
   const random = dependencies.random ?? Math.random;
-  const estimate = estimateTokens(options);
+  const estimatedUsage = estimateUsage(options);
+  const estimate = totalTokens(estimatedUsage);
   let soonest: { retryInMs: number; reason: WaitReason } | undefined;
   let lastError: LanguageModelError | undefined;
   const waitFor = async (model: ModelRef, retryInMs: number, reason: WaitReason) => {
@@ -145,15 +158,26 @@ export async function routeCall(
           await waitFor(ref, admitted.retryInMs, 'rate_limited');
           break;
         }
+        const callId = randomUUID();
+        if (dependencies.spendGuard) {
+          try {
+            await dependencies.spendGuard.reserve({ callId, model, estimate: estimatedUsage });
+          } catch (refusal) {
+            await admission.settle(admitted.reservation, 0);
+            throw refusal;
+          }
+        }
         const started = performance.now();
         try {
           const result = await attempt(model, options);
+          await dependencies.spendGuard?.settle({ callId, model }, result.usage);
           await admission.settle(admitted.reservation, totalTokens(result.usage));
           await report('success');
-          return { kind: 'answered', model, result, latencyMs: performance.now() - started };
+          return { kind: 'answered', model, callId, result, latencyMs: performance.now() - started };
         } catch (thrown) {
           const latencyMs = performance.now() - started;
           const error = asModelError(thrown, ref);
+          await dependencies.spendGuard?.settle({ callId, model }, undefined);
           await admission.settle(admitted.reservation, 0);
           if (error.kind === 'aborted' || options.signal.aborted) throw error;
           lastError = error;
