@@ -54,6 +54,7 @@ async function spend(
       maxToolOutputChars: 16_000,
       retentionSeconds: 600,
       maxOutputRepairs: 2,
+      toolFailureLimit: 3,
     },
     models: {
       retry: {

@@ -47,6 +47,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       maxToolOutputChars: config.runs.maxToolOutputChars,
       retentionSeconds: config.runs.retentionSeconds,
       maxOutputRepairs: config.runs.maxOutputRepairs,
+      toolFailureLimit: config.runs.toolFailureLimit,
     },
     models: {
       retry: config.models.retry,

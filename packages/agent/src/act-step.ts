@@ -1,9 +1,10 @@
 import type { Message, PendingStep, RunState } from '@plainloop/contracts';
-import { runTool, type ValidatedToolCall, validateToolCall } from '@plainloop/tools';
+import { runTool, type ValidatedToolCall } from '@plainloop/tools';
 import type { BoundAgent } from './bind-models.ts';
 import { checkFinalAnswer } from './final-answer.ts';
 import { finishRun } from './finish-run.ts';
 import type { RunSession } from './run-session.ts';
+import { recordToolOutcome, type ToolOutcome, validateCall } from './tool-breaker.ts';
 import { assistantMessageOf, toolMessageOf } from './transcript.ts';
 
 function pendingOf(state: RunState): PendingStep {
@@ -30,11 +31,16 @@ async function runCall(
   const latencyMs = performance.now() - started;
   // A call cut short by a stop (cancel, forced shutdown) is not a result: the resumed step runs it again.
   if (session.signal.aborted) return;
+  let outcome: ToolOutcome | undefined;
   await session.update((current) => {
     const pending = pendingOf(current);
+    const { settings, now } = session.environment;
+    outcome = recordToolOutcome(current, call.name, result, settings.toolFailureLimit, now());
     return {
       ...current,
       toolCalls: current.toolCalls + 1,
+      toolFailures: outcome.toolFailures,
+      disabledTools: outcome.disabledTools,
       pending: { ...pending, toolResults: { ...pending.toolResults, [call.id]: result } },
     };
   });
@@ -48,6 +54,20 @@ async function runCall(
       callId: call.id,
       error: result.error,
       latencyMs,
+    });
+  }
+  const disabled = (outcome as ToolOutcome | undefined)?.disabled;
+  if (disabled) {
+    session.logger.warn(
+      { tool: call.name, failures: disabled.failures },
+      'tool disabled for the rest of the run',
+    );
+    await session.emit({
+      type: 'tool.disabled',
+      step,
+      tool: call.name,
+      failures: disabled.failures,
+      error: disabled.error,
     });
   }
 }
@@ -113,7 +133,7 @@ export async function actStep(session: RunSession, bound: BoundAgent): Promise<v
 
   const unfinished = calls
     .filter((call) => !Object.hasOwn(pending.toolResults, call.id))
-    .map((call) => validateToolCall(bound.agent.tools, call));
+    .map((call) => validateCall(session.state, bound.agent.tools, call));
   // A call saved as valid can fail validation on resume (the tool was renamed or its schema tightened
   // by a deploy in between): it gets its structured error like any invalid call, so the step goes on.
   const nowInvalid = unfinished.filter((validated) => !validated.ok);

@@ -7,21 +7,24 @@ import {
   type ToolForModel,
 } from '@plainloop/contracts';
 import { type RouterEvent, routeCall } from '@plainloop/llm';
-import { validateToolCall } from '@plainloop/tools';
 import type { BoundAgent } from './bind-models.ts';
 import { createSpendGuard } from './budgets/spend-guard.ts';
 import { BudgetExceededError } from './errors/budget-exceeded-error.ts';
 import { finishRun } from './finish-run.ts';
 import type { RunSession } from './run-session.ts';
 import { chooseTier } from './tier-policy.ts';
+import { validateCall } from './tool-breaker.ts';
 import { buildMessages } from './transcript.ts';
 
-function toolsForModel({ agent }: BoundAgent): ToolForModel[] {
-  return [...agent.tools.values()].map(({ description }) => ({
-    name: description.name,
-    description: description.description,
-    inputSchema: description.inputSchema,
-  }));
+/** The tools offered to the model: the agent's, less those the session breaker disabled. */
+function toolsForModel({ agent }: BoundAgent, disabled: Readonly<Record<string, unknown>>): ToolForModel[] {
+  return [...agent.tools.values()]
+    .filter(({ name }) => !(name in disabled))
+    .map(({ description }) => ({
+      name: description.name,
+      description: description.description,
+      inputSchema: description.inputSchema,
+    }));
 }
 
 /** Models occasionally repeat a tool call id; results are keyed by id, so each call needs its own. */
@@ -92,8 +95,8 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
     outcome = await routeCall(
       bound.models[tier],
       {
-        messages: buildMessages(bound.agent.instructions, state.input, turns),
-        tools: toolsForModel(bound),
+        messages: buildMessages(bound.agent.instructions, state.input, turns, state.disabledTools),
+        tools: toolsForModel(bound, state.disabledTools),
         ...(bound.agent.outputSchema
           ? { responseSchema: { name: 'final_answer', schema: bound.agent.outputSchema } }
           : {}),
@@ -158,7 +161,7 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
   // The router's id for the call: the same key in the run's ledger and in the tenant's.
   const { callId } = outcome;
   const invalidCalls = toolCalls
-    .map((call) => validateToolCall(bound.agent.tools, call))
+    .map((call) => validateCall(state, bound.agent.tools, call))
     .filter((validated) => !validated.ok);
   const pending: PendingStep = {
     tier,

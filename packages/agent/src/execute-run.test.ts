@@ -94,6 +94,7 @@ describe('executeRun', () => {
         maxToolOutputChars: 4_000,
         retentionSeconds: 600,
         maxOutputRepairs: 2,
+        toolFailureLimit: 3,
       },
       models: {
         retry: {
@@ -210,6 +211,69 @@ describe('executeRun', () => {
       }),
     });
     expect((await environment.store.load('default', runJob.runId))?.status).toBe('succeeded');
+  });
+
+  it('disables a tool that fails three times in a row for the rest of the run, and tells the model', async () => {
+    let runs = 0;
+    const broken = defineTool({
+      name: 'search',
+      description: 'Always down',
+      input: z.object({ query: z.string() }),
+      run: () => {
+        runs += 1;
+        throw new Error('search backend is down');
+      },
+    });
+    const seen: Array<{ notes: string[] }> = [];
+    const model = scriptedModel({
+      name: 'stubborn',
+      script: ({ turn, messages }) => {
+        seen.push({
+          notes: messages.filter((message) => message.role === 'system').map((message) => message.content),
+        });
+        return turn < 4
+          ? { toolCalls: [{ name: 'search', arguments: { query: `try ${turn}` } }] }
+          : { text: 'gave up' };
+      },
+    });
+    const offered: string[][] = [];
+    const recording: LanguageModel = {
+      provider: model.provider,
+      modelId: model.modelId,
+      doGenerate: (options) => {
+        offered.push(options.tools.map((tool) => tool.name));
+        return model.doGenerate(options);
+      },
+    };
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    await run(
+      agentsOf(
+        defineAgent({
+          name: 'research',
+          instructions: 'Research.',
+          input: z.object({ topic: z.string() }),
+          tools: [broken],
+          models: { plan: [recording], execute: [recording] },
+        }),
+      ),
+      runJob,
+    );
+    expect(runs).toBe(3);
+    const state = await environment.store.load('default', runJob.runId);
+    expect(state).toMatchObject({
+      status: 'succeeded',
+      disabledTools: { search: { reason: expect.stringContaining('3 times in a row') } },
+    });
+    expect(offered[3]).toEqual([]);
+    expect(seen[3]?.notes.join(' ')).toContain('disabled for the rest of this run');
+    const turns = await environment.store.loadTurns('default', runJob.runId);
+    const fourthResult = turns.filter((turn) => turn.role === 'tool')[3];
+    expect(fourthResult?.role === 'tool' && JSON.parse(fourthResult.content)).toMatchObject({
+      error: { code: 'tool_disabled' },
+    });
+    expect(await eventsOf(runJob.runId)).toContainEqual(
+      expect.objectContaining({ type: 'tool.disabled', tool: 'search', failures: 3 }),
+    );
   });
 
   it('asks the model to repair a final answer that does not fit the output schema', async () => {

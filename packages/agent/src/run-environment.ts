@@ -21,6 +21,8 @@ export type RunSettings = {
   retentionSeconds: number;
   /** Final answers that do not fit the output schema go back to the model at most this often per run. */
   maxOutputRepairs: number;
+  /** A tool that fails this many times in a row is disabled for the rest of the run. */
+  toolFailureLimit: number;
 };
 
 export type ModelSettings = {

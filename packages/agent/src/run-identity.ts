@@ -53,6 +53,8 @@ export function newRunState(runId: string, request: RunRequest, now: number): Ru
     llmCalls: 0,
     toolCalls: 0,
     outputRepairs: 0,
+    toolFailures: {},
+    disabledTools: {},
     attempt: 0,
     createdAt: now,
     updatedAt: now,

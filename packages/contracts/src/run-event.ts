@@ -63,6 +63,14 @@ export const RunEvent = z.discriminatedUnion('type', [
     latencyMs: z.number(),
   }),
   z.object({
+    type: z.literal('tool.disabled'),
+    ...stepBase,
+    tool: z.string(),
+    /** Failures in a row that disabled it for the rest of the run. */
+    failures: z.int().min(1),
+    error: StructuredError,
+  }),
+  z.object({
     type: z.literal('breaker.opened'),
     ...stepBase,
     model: ModelRef,

@@ -60,6 +60,10 @@ export const RunState = z.object({
   unpricedCalls: z.int().min(0).default(0),
   llmCalls: z.int().min(0),
   toolCalls: z.int().min(0),
+  /** Consecutive failed runs of each tool in this run (reset by a success). */
+  toolFailures: z.record(z.string(), z.int().min(0)).default({}),
+  /** Tools taken away for the rest of the run (the session breaker), with why. */
+  disabledTools: z.record(z.string(), z.object({ reason: z.string(), at: z.number() })).default({}),
   /** Final answers sent back to the model because they did not fit the output schema. */
   outputRepairs: z.int().min(0).default(0),
   /** How many times a worker has picked the run up; more than one means it was resumed. */

@@ -19,6 +19,8 @@ function newRun(runId: string): RunState {
     costUsd: 0,
     unpricedCalls: 0,
     outputRepairs: 0,
+    toolFailures: {},
+    disabledTools: {},
     llmCalls: 0,
     toolCalls: 0,
     attempt: 0,

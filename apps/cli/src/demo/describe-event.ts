@@ -27,6 +27,8 @@ export function describeEvent(event: RunEvent): string {
       return `  tool ${event.tool} ok (${seconds(event.latencyMs)})`;
     case 'tool.failed':
       return `  tool ${event.tool} failed: ${event.error.code}: ${event.error.message}`;
+    case 'tool.disabled':
+      return `  tool ${event.tool} disabled for this run after ${event.failures} failures in a row`;
     case 'breaker.opened':
       return `  breaker of ${event.model} opened after ${event.failures} failures: the fleet skips it for ${seconds(event.cooldownMs)}`;
     case 'breaker.closed':
