@@ -1,4 +1,4 @@
-import type { Message, PendingStep, RunState } from '@plainloop/contracts';
+import type { Message, PendingStep, RunState, StructuredError } from '@plainloop/contracts';
 import { runTool, type ValidatedToolCall } from '@plainloop/tools';
 import type { BoundAgent } from './bind-models.ts';
 import { checkFinalAnswer } from './final-answer.ts';
@@ -6,6 +6,14 @@ import { finishRun } from './finish-run.ts';
 import type { RunSession } from './run-session.ts';
 import { recordToolOutcome, type ToolOutcome, validateCall } from './tool-breaker.ts';
 import { assistantMessageOf, toolMessageOf } from './transcript.ts';
+
+function outcomeUnknown(tool: string): StructuredError {
+  return {
+    code: 'tool_outcome_unknown',
+    message: `the worker running this ${tool} call stopped before its result was saved: it may or may not have taken effect, so it was not run again; check before calling it again`,
+    retryable: false,
+  };
+}
 
 function pendingOf(state: RunState): PendingStep {
   if (state.pending === null) throw new Error('act phase without a checkpointed model answer');
@@ -136,18 +144,38 @@ export async function actStep(session: RunSession, bound: BoundAgent): Promise<v
     .map((call) => validateCall(session.state, bound.agent.tools, call));
   // A call saved as valid can fail validation on resume (the tool was renamed or its schema tightened
   // by a deploy in between): it gets its structured error like any invalid call, so the step goes on.
-  const nowInvalid = unfinished.filter((validated) => !validated.ok);
-  if (nowInvalid.length > 0) {
+  const errors: Record<string, { ok: false; error: StructuredError }> = {};
+  for (const validated of unfinished) {
+    if (!validated.ok) errors[validated.call.id] = { ok: false, error: validated.error };
+  }
+  const valid = unfinished.filter((validated) => validated.ok);
+  // At most once for tools that are not idempotent: a call marked started whose result never landed
+  // is reported to the model as unknown rather than run again; the others are marked before they run.
+  const toMark: string[] = [];
+  for (const { call, tool } of valid) {
+    if (tool.description.idempotent) continue;
+    if (Object.hasOwn(pending.startedCalls, call.id))
+      errors[call.id] = { ok: false, error: outcomeUnknown(call.name) };
+    else toMark.push(call.id);
+  }
+  if (Object.keys(errors).length > 0 || toMark.length > 0) {
+    const now = session.environment.now();
     await session.update((current) => {
       const latest = pendingOf(current);
-      const errors = Object.fromEntries(
-        nowInvalid.map(({ call, error }) => [call.id, { ok: false as const, error }]),
-      );
-      return { ...current, pending: { ...latest, toolResults: { ...latest.toolResults, ...errors } } };
+      return {
+        ...current,
+        pending: {
+          ...latest,
+          toolResults: { ...latest.toolResults, ...errors },
+          startedCalls: { ...latest.startedCalls, ...Object.fromEntries(toMark.map((id) => [id, now])) },
+        },
+      };
     });
   }
   const settled = await Promise.allSettled(
-    unfinished.filter((validated) => validated.ok).map((validated) => runCall(session, validated)),
+    valid
+      .filter(({ call }) => !Object.hasOwn(errors, call.id))
+      .map((validated) => runCall(session, validated)),
   );
   const failure = settled.find((outcome) => outcome.status === 'rejected');
   if (failure) throw failure.reason;

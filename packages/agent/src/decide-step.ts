@@ -173,6 +173,7 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
     toolResults: Object.fromEntries(
       invalidCalls.map(({ call, error }) => [call.id, { ok: false as const, error }]),
     ),
+    startedCalls: {},
   };
   await session.update(
     ({ waitingSince: _since, waitingUntil: _until, ...current }) => ({

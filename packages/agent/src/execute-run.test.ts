@@ -581,6 +581,80 @@ describe('executeRun', () => {
     });
   });
 
+  it('never runs again a call of a non-idempotent tool that was cut off, but re-runs an idempotent one', async () => {
+    const runs = { charge: 0, lookup: 0 };
+    let cutOff: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      cutOff = resolve;
+    });
+    const hangFirst = async (name: 'charge' | 'lookup', signal: AbortSignal) => {
+      runs[name] += 1;
+      if (runs.charge + runs.lookup <= 2) {
+        if (runs.charge === 1 && runs.lookup === 1) cutOff();
+        await new Promise((resolve) => signal.addEventListener('abort', resolve));
+      }
+      return `${name} done`;
+    };
+    const charge = defineTool({
+      name: 'charge',
+      description: 'Charge a card (not idempotent)',
+      input: z.object({}),
+      run: (_input, context) => hangFirst('charge', context.signal),
+    });
+    const lookup = defineTool({
+      name: 'lookup',
+      description: 'Read-only lookup',
+      input: z.object({}),
+      idempotent: true,
+      run: (_input, context) => hangFirst('lookup', context.signal),
+    });
+    const { model } = countingModel(({ turn }) =>
+      turn === 0
+        ? {
+            toolCalls: [
+              { name: 'charge', arguments: {} },
+              { name: 'lookup', arguments: {} },
+            ],
+          }
+        : { text: 'done' },
+    );
+    const agents = agentsOf(
+      defineAgent({
+        name: 'research',
+        instructions: 'Research.',
+        input: z.object({ topic: z.string() }),
+        tools: [charge, lookup],
+        models: { plan: [model], execute: [model] },
+      }),
+    );
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    const stop = new AbortController();
+    const first = executeRun({
+      environment,
+      agents,
+      job: runJob,
+      signal: stop.signal,
+      shouldRelease: () => false,
+      lastAttempt: true,
+    });
+    await started;
+    stop.abort(); // the worker is stopped with both calls in flight
+    expect((await first).kind).toBe('released');
+
+    await run(agents, runJob);
+    expect(runs).toEqual({ charge: 1, lookup: 2 });
+    const turns = await environment.store.loadTurns('default', runJob.runId);
+    const results = turns.filter((turn) => turn.role === 'tool');
+    expect(results.find((turn) => turn.role === 'tool' && turn.toolName === 'charge')).toMatchObject({
+      isError: true,
+      content: expect.stringContaining('tool_outcome_unknown'),
+    });
+    expect(results.find((turn) => turn.role === 'tool' && turn.toolName === 'lookup')).toMatchObject({
+      isError: false,
+      content: 'lookup done',
+    });
+  });
+
   it('fences out a stale worker: its write after another worker took the run over is refused', async () => {
     // Worker A gets stuck inside its first tool call (a long GC pause, a network partition).
     let toolStarted: () => void = () => {};

@@ -31,6 +31,11 @@ export const PendingStep = z.object({
   costUsd: z.number().min(0),
   latencyMs: z.number().min(0),
   toolResults: z.record(z.string(), ToolResult),
+  /**
+   * Calls of tools that are not idempotent, marked (with the time) just before they ran. A marked call
+   * without a result was cut off mid-run: it may or may not have taken effect, so it is never run again.
+   */
+  startedCalls: z.record(z.string(), z.number()).default({}),
 });
 export type PendingStep = z.infer<typeof PendingStep>;
 
