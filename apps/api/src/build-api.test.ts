@@ -124,6 +124,44 @@ describe('the producer API', () => {
     expect(response.json().errors).toEqual(['input/topic: must be string']);
   });
 
+  it('cancels a queued run at once: its job leaves the queue and a reader sees why', async () => {
+    const { runId } = (await post({ agent: 'research', input: { topic: 'redis' } })).json();
+    const cancel = await app.inject({
+      method: 'POST',
+      url: `/v1/runs/${runId}/cancel`,
+      payload: { reason: 'the user changed their mind' },
+    });
+    expect(cancel.statusCode).toBe(200);
+    expect(cancel.json()).toEqual({ runId, status: 'cancelled' });
+    const read = await app.inject({ method: 'GET', url: `/v1/runs/${runId}` });
+    expect(read.json()).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'cancelled', message: 'the user changed their mind' },
+    });
+    const queue = createRunQueue(redis.connect('worker'), redis.keys);
+    expect(await queue.getJob(runId)).toBeUndefined();
+    await queue.close();
+    // Cancelling again changes nothing and says so plainly.
+    expect((await app.inject({ method: 'POST', url: `/v1/runs/${runId}/cancel` })).json()).toEqual({
+      runId,
+      status: 'cancelled',
+    });
+  });
+
+  it('answers a cancel of an unknown run with 404 and of a bad body with 400', async () => {
+    expect(
+      (await app.inject({ method: 'POST', url: '/v1/runs/run_0000000000000000/cancel' })).statusCode,
+    ).toBe(404);
+    const { runId } = (await post({ agent: 'research', input: { topic: 'redis' } })).json();
+    const bad = await app.inject({
+      method: 'POST',
+      url: `/v1/runs/${runId}/cancel`,
+      payload: { reason: 42 },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers['content-type']).toContain('application/problem+json');
+  });
+
   it('lists the agents workers published', async () => {
     const response = await app.inject({ method: 'GET', url: '/v1/agents' });
     expect(response.json()).toMatchObject({

@@ -1,3 +1,4 @@
+import { runEnvironmentFromConfig } from '@plainloop/agent';
 import type { PlainloopConfig } from '@plainloop/config';
 import { AdmissionControl, CircuitBreaker } from '@plainloop/llm';
 import { createKeySchema, createRunQueue, type Redis, RunStore } from '@plainloop/redis';
@@ -7,6 +8,7 @@ import { AgentCatalog } from './agent-catalog.ts';
 import { registerProblemHandlers } from './problem.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerModelRoutes } from './routes/models.ts';
+import { registerRunControlRoutes } from './routes/run-control.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 
 export type ApiOptions = {
@@ -36,6 +38,12 @@ export async function buildApi({ config, redis, logger }: ApiOptions): Promise<F
     events: new RunEventStream(redis, keys),
     agents,
     logger,
+  });
+  registerRunControlRoutes(app, {
+    environment: runEnvironmentFromConfig(config, { redis, keys, logger }),
+    queue,
+    redis,
+    keys,
   });
   app.get('/health', async () => {
     await redis.ping();

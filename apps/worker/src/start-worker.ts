@@ -4,9 +4,10 @@ import {
   abandonRun,
   type BoundAgent,
   bindModels,
-  createRunEnvironment,
+  type CancelMessage,
   executeRun,
   manifestOf,
+  runEnvironmentFromConfig,
 } from '@plainloop/agent';
 import type { PlainloopConfig } from '@plainloop/config';
 import { modelRefOf, RunJobData } from '@plainloop/contracts';
@@ -38,26 +39,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const keys = createKeySchema(config.redis.prefix);
   const redis = createRedisClient(options.redisUrl, 'worker', workerId);
   const prices = config.models.pricesFile ? await loadPriceFile(config.models.pricesFile) : undefined;
-  const environment = createRunEnvironment({
-    redis,
-    keys,
-    logger,
-    settings: {
-      modelTimeoutMs: config.runs.modelTimeoutMs,
-      maxToolOutputChars: config.runs.maxToolOutputChars,
-      retentionSeconds: config.runs.retentionSeconds,
-      maxOutputRepairs: config.runs.maxOutputRepairs,
-      toolFailureLimit: config.runs.toolFailureLimit,
-    },
-    models: {
-      retry: config.models.retry,
-      breaker: config.models.breaker,
-      limits: config.models.limits,
-      maxStepWaitMs: config.models.maxStepWaitMs,
-    },
-    tenantBudgets: config.budgets,
-    ...(prices ? { prices } : {}),
-  });
+  const environment = runEnvironmentFromConfig(config, { redis, keys, logger }, prices);
 
   const catalog = createModelCatalog(config.providers);
   const agents = new Map<string, BoundAgent>();
@@ -94,20 +76,44 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
 
   let closing = false;
   const forceStop = new AbortController();
+  /** The runs this worker holds right now, each with the controller that cancels it. */
+  const activeRuns = new Map<string, AbortController>();
+
+  // Cancel requests from any process (API, CLI) reach the worker that holds the run through pub/sub;
+  // the run's next checkpoint reports the request too, in case this message is lost.
+  const control = createRedisClient(options.redisUrl, 'worker', `${workerId}-control`);
+  control.on('message', (_channel, payload) => {
+    try {
+      const message = JSON.parse(payload) as Partial<CancelMessage>;
+      if (message.type === 'cancel' && message.runId)
+        activeRuns.get(message.runId)?.abort(new Error('cancelled'));
+    } catch {
+      logger.warn({ payload }, 'ignored a control message that is not JSON');
+    }
+  });
+  await control.subscribe(keys.control);
 
   async function processRunJob(job: Job, token?: string, jobSignal?: AbortSignal) {
     const parsed = RunJobData.safeParse(job.data);
     if (!parsed.success)
       throw new UnrecoverableError(`job ${job.id} does not carry a run: ${parsed.error.issues[0]?.message}`);
-    const signal = jobSignal ? AbortSignal.any([jobSignal, forceStop.signal]) : forceStop.signal;
-    const outcome = await executeRun({
-      environment,
-      agents,
-      job: parsed.data,
-      signal,
-      shouldRelease: () => closing,
-      lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-    });
+    const { runId } = parsed.data;
+    const cancel = new AbortController();
+    activeRuns.set(runId, cancel);
+    const signals = [forceStop.signal, cancel.signal, ...(jobSignal ? [jobSignal] : [])];
+    let outcome: Awaited<ReturnType<typeof executeRun>>;
+    try {
+      outcome = await executeRun({
+        environment,
+        agents,
+        job: parsed.data,
+        signal: AbortSignal.any(signals),
+        shouldRelease: () => closing,
+        lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      });
+    } finally {
+      activeRuns.delete(runId);
+    }
     switch (outcome.kind) {
       case 'finished':
         return { status: outcome.state.status };
@@ -197,6 +203,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     } finally {
       clearTimeout(abortTimer);
       clearTimeout(forceTimer);
+      await control.quit().catch(() => control.disconnect());
       await redis.quit().catch(() => redis.disconnect());
     }
     logger.info({ workerId }, 'worker stopped');

@@ -655,6 +655,57 @@ describe('executeRun', () => {
     });
   });
 
+  it('ends a running run cancelled when a cancel arrives, stopping the call in flight', async () => {
+    let toolAborted = false;
+    let started: () => void = () => {};
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const slow = defineTool({
+      name: 'search',
+      description: 'Slow search',
+      input: z.object({ query: z.string() }),
+      run: async (_input, context) => {
+        started();
+        await new Promise((resolve) => context.signal.addEventListener('abort', resolve));
+        toolAborted = true;
+        return [];
+      },
+    });
+    const { model } = countingModel(() => ({ toolCalls: [{ name: 'search', arguments: { query: 'x' } }] }));
+    const agents = agentsOf(
+      defineAgent({
+        name: 'research',
+        instructions: 'Research.',
+        input: z.object({ topic: z.string() }),
+        tools: [slow],
+        models: { plan: [model], execute: [model] },
+      }),
+    );
+    const runJob = job({ agent: 'research', input: { topic: 'redis' } });
+    const cancel = new AbortController(); // the worker's per-run controller, aborted by the control message
+    const outcome = executeRun({
+      environment,
+      agents,
+      job: runJob,
+      signal: cancel.signal,
+      shouldRelease: () => false,
+      lastAttempt: true,
+    });
+    await running;
+    await environment.store.requestCancel('default', runJob.runId, 'stop please', 600);
+    cancel.abort();
+    expect(await outcome).toMatchObject({
+      kind: 'finished',
+      state: { status: 'cancelled', error: { code: 'cancelled', message: 'stop please' } },
+    });
+    await expect.poll(() => toolAborted).toBe(true);
+    expect((await eventsOf(runJob.runId)).at(-1)).toMatchObject({
+      type: 'run.finished',
+      status: 'cancelled',
+    });
+  });
+
   it('fences out a stale worker: its write after another worker took the run over is refused', async () => {
     // Worker A gets stuck inside its first tool call (a long GC pause, a network partition).
     let toolStarted: () => void = () => {};

@@ -107,6 +107,19 @@ async function runSteps(
         resumeAt: session.state.waitingUntil ?? options.environment.now(),
       };
     }
+    if (session.cancelRequested || options.signal.aborted) {
+      const reason = await options.environment.store.cancelReason(
+        session.state.tenantId,
+        session.state.runId,
+      );
+      if (reason !== undefined) {
+        await finishRun(session, {
+          status: 'cancelled',
+          error: { code: 'cancelled', message: reason, retryable: false },
+        });
+        break;
+      }
+    }
     if (options.shouldRelease() || options.signal.aborted) return { kind: 'released', state: session.state };
     if (session.state.pending !== null) {
       await actStep(session, bound);

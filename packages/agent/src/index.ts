@@ -3,6 +3,7 @@ export * from './abandon-run.ts';
 export * from './agent-manifest.ts';
 export * from './bind-models.ts';
 export * from './budgets/tenant-budget.ts';
+export * from './cancel-run.ts';
 export * from './define-agent.ts';
 export * from './errors/agent-definition-error.ts';
 export * from './errors/budget-exceeded-error.ts';

@@ -1,3 +1,4 @@
+import type { PlainloopConfig } from '@plainloop/config';
 import {
   AdmissionControl,
   type BreakerSettings,
@@ -85,4 +86,30 @@ export function createRunEnvironment(options: RunEnvironmentOptions): RunEnviron
       maxStepWaitMs: options.models.maxStepWaitMs,
     },
   };
+}
+
+/** The environment every process of the fleet builds from the same config: worker, API, CLI. */
+export function runEnvironmentFromConfig(
+  config: PlainloopConfig,
+  connection: { redis: Redis; keys: KeySchema; logger: Logger },
+  prices?: PriceFile,
+): RunEnvironment {
+  return createRunEnvironment({
+    ...connection,
+    settings: {
+      modelTimeoutMs: config.runs.modelTimeoutMs,
+      maxToolOutputChars: config.runs.maxToolOutputChars,
+      retentionSeconds: config.runs.retentionSeconds,
+      maxOutputRepairs: config.runs.maxOutputRepairs,
+      toolFailureLimit: config.runs.toolFailureLimit,
+    },
+    models: {
+      retry: config.models.retry,
+      breaker: config.models.breaker,
+      limits: config.models.limits,
+      maxStepWaitMs: config.models.maxStepWaitMs,
+    },
+    tenantBudgets: config.budgets,
+    ...(prices ? { prices } : {}),
+  });
 }

@@ -18,6 +18,8 @@ export class RunSession {
   readonly signal: AbortSignal;
   /** Set once a write was refused because another worker owns the run. */
   fencedBy: RunFencedError | undefined;
+  /** Set once a checkpoint learns that someone asked to cancel the run. */
+  cancelRequested = false;
   readonly #lost = new AbortController();
   #state: RunState;
   readonly #turns: Message[];
@@ -52,7 +54,13 @@ export class RunSession {
       if (this.fencedBy) throw this.fencedBy;
       const next = { ...change(this.#state), updatedAt: this.environment.now() };
       try {
-        this.#state = await this.environment.store.checkpoint(this.#state, next, options);
+        const written = await this.environment.store.checkpoint(this.#state, next, options);
+        this.#state = written.state;
+        if (written.cancelRequested && !this.cancelRequested) {
+          this.cancelRequested = true;
+          // Calls still in flight for a cancelled run are stopped, not waited for.
+          this.#lost.abort(new Error('the run was cancelled'));
+        }
       } catch (error) {
         // The run is someone else's now, or this worker cannot save its work: either way its calls
         // still in flight for the run must stop, or a retry would run them a second time.

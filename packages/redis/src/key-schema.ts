@@ -8,6 +8,8 @@ export type RunKeys = {
   turns: string;
   ledger: string;
   events: string;
+  /** Present while someone has asked to cancel the run (its value is the reason). */
+  cancel: string;
 };
 
 export type KeySchema = ReturnType<typeof createKeySchema>;
@@ -19,10 +21,18 @@ export function createKeySchema(prefix: string) {
     queuePrefix: `{${prefix}}`,
     run(tenantId: string, runId: string): RunKeys {
       const base = `${prefix}:tenant:${tenantId}:run:{${runId}}`;
-      return { state: base, turns: `${base}:turns`, ledger: `${base}:ledger`, events: `${base}:events` };
+      return {
+        state: base,
+        turns: `${base}:turns`,
+        ledger: `${base}:ledger`,
+        events: `${base}:events`,
+        cancel: `${base}:cancel`,
+      };
     },
     /** Every run event of every tenant, trimmed; read by the metrics process and the demo. */
     events: `${prefix}:events`,
+    /** The pub/sub channel that carries requests to every worker (cancel a run it holds). */
+    control: `${prefix}:control`,
     /** Agent manifests published by workers, by agent name. */
     agents: `${prefix}:agents`,
     /** A tenant's spend on one UTC day: totals, open reservations and the ledger by call id. */

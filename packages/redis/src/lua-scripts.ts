@@ -8,7 +8,7 @@ function script(name: string): string {
 /** The scripts with their key counts, defined on a client once (ioredis caches them with EVALSHA). */
 const scripts = {
   plainloopCreateRun: { numberOfKeys: 1, lua: script('create-run') },
-  plainloopCheckpointRun: { numberOfKeys: 4, lua: script('checkpoint-run') },
+  plainloopCheckpointRun: { numberOfKeys: 5, lua: script('checkpoint-run') },
   plainloopBreakerAcquire: { numberOfKeys: 1, lua: script('breaker-acquire') },
   plainloopBreakerRecord: { numberOfKeys: 1, lua: script('breaker-record') },
   plainloopBreakerRelease: { numberOfKeys: 1, lua: script('breaker-release') },
@@ -26,8 +26,9 @@ export type ScriptedRedis = Redis & {
     turnsKey: string,
     ledgerKey: string,
     eventsKey: string,
+    cancelKey: string,
     ...argv: string[]
-  ): Promise<[number, number?]>;
+  ): Promise<[number, number?, number?]>;
   plainloopBreakerAcquire(
     breakerKey: string,
     cooldownMs: string,

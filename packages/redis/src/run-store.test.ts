@@ -68,9 +68,9 @@ describe('RunStore', () => {
 
   it('advances the version on each checkpoint and appends turns and ledger entries atomically', async () => {
     const { state } = await store.create(newRun('run_1'));
-    const running = await store.checkpoint(state, { ...state, status: 'running' });
+    const { state: running } = await store.checkpoint(state, { ...state, status: 'running' });
     expect(running.version).toBe(1);
-    const stepped = await store.checkpoint(
+    const { state: stepped } = await store.checkpoint(
       running,
       { ...running, step: 1 },
       {
@@ -89,7 +89,7 @@ describe('RunStore', () => {
   it('refuses a write from a worker that read an older version (fencing)', async () => {
     const { state } = await store.create(newRun('run_1'));
     // Two workers read version 0; the second takes the run over first.
-    const takenOver = await store.checkpoint(state, { ...state, status: 'running', attempt: 2 });
+    const { state: takenOver } = await store.checkpoint(state, { ...state, status: 'running', attempt: 2 });
     const staleWrite = store.checkpoint(state, { ...state, status: 'running', step: 5 }, { modelCall: call });
     await expect(staleWrite).rejects.toBeInstanceOf(RunFencedError);
     await expect(staleWrite).rejects.toMatchObject({ expectedVersion: 0, currentVersion: 1 });
@@ -110,9 +110,20 @@ describe('RunStore', () => {
     ).rejects.toBeInstanceOf(RunFencedError);
   });
 
+  it('tells the writer of a checkpoint that someone asked to cancel the run', async () => {
+    const { state } = await store.create(newRun('run_1'));
+    const first = await store.checkpoint(state, { ...state, status: 'running' });
+    expect(first.cancelRequested).toBe(false);
+    await store.requestCancel('acme', 'run_1', 'the user closed the tab', 600);
+    const second = await store.checkpoint(first.state, first.state);
+    expect(second.cancelRequested).toBe(true);
+    expect(await store.cancelReason('acme', 'run_1')).toBe('the user closed the tab');
+    expect(await store.cancelReason('acme', 'run_2')).toBeUndefined();
+  });
+
   it('never counts a replayed ledger entry twice', async () => {
     const { state } = await store.create(newRun('run_1'));
-    const once = await store.checkpoint(state, state, { modelCall: call });
+    const { state: once } = await store.checkpoint(state, state, { modelCall: call });
     await store.checkpoint(once, once, { modelCall: { ...call, costUsd: 99 } });
     expect(await store.loadModelCalls('acme', 'run_1')).toEqual([call]);
   });

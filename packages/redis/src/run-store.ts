@@ -21,6 +21,8 @@ export type CheckpointOptions = {
   writeId?: string;
 };
 
+export type Checkpoint = { state: RunState; cancelRequested: boolean };
+
 /**
  * Typed access to runs in Redis. Reads parse with the contracts schema; every write goes through the
  * checkpoint script, a compare-and-set on the run's version.
@@ -60,20 +62,22 @@ export class RunStore {
 
   /**
    * Writes `next` as version `previous.version + 1` if the stored run is still at `previous.version`.
-   * Throws `RunFencedError` otherwise. Returns the state as written.
+   * Throws `RunFencedError` otherwise. Returns the state as written, and whether someone has asked to
+   * cancel the run meanwhile.
    */
   async checkpoint(
     previous: Pick<RunState, 'runId' | 'tenantId' | 'version'>,
     next: Omit<RunState, 'version'>,
     options: CheckpointOptions = {},
-  ): Promise<RunState> {
+  ): Promise<Checkpoint> {
     const written: RunState = { ...next, version: previous.version + 1 };
     const keys = this.#keys.run(previous.tenantId, previous.runId);
-    const [outcome, currentVersion] = await this.#redis.plainloopCheckpointRun(
+    const [outcome, currentVersion, cancelRequested] = await this.#redis.plainloopCheckpointRun(
       keys.state,
       keys.turns,
       keys.ledger,
       keys.events,
+      keys.cancel,
       String(previous.version),
       options.writeId ?? randomUUID(),
       JSON.stringify(written),
@@ -83,6 +87,16 @@ export class RunStore {
       ...(options.appendTurns ?? []).map((message) => JSON.stringify(message)),
     );
     if (outcome !== 1) throw new RunFencedError(previous.runId, previous.version, currentVersion);
-    return written;
+    return { state: written, cancelRequested: cancelRequested === 1 };
+  }
+
+  /** Asks, for every process at once, that the run be cancelled; the reason is kept with the request. */
+  async requestCancel(tenantId: string, runId: string, reason: string, keepSeconds: number): Promise<void> {
+    await this.#redis.set(this.#keys.run(tenantId, runId).cancel, reason, 'EX', keepSeconds);
+  }
+
+  /** The reason someone asked to cancel the run, or undefined when nobody did. */
+  async cancelReason(tenantId: string, runId: string): Promise<string | undefined> {
+    return (await this.#redis.get(this.#keys.run(tenantId, runId).cancel)) ?? undefined;
   }
 }

@@ -1,12 +1,12 @@
 import { submitRun } from '@plainloop/agent';
-import { type ModelCallRecord, RunRequest, type RunState, TenantId } from '@plainloop/contracts';
+import { type ModelCallRecord, RunRequest, type RunState } from '@plainloop/contracts';
 import type { RunStore } from '@plainloop/redis';
 import type { Logger, RunEventStream } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import type { AgentCatalog } from '../agent-catalog.ts';
 import { sendProblem } from '../problem.ts';
+import { issuesOf, RunParams, TenantQuery } from './run-parameters.ts';
 
 export type RunRoutesDependencies = {
   store: RunStore;
@@ -16,9 +16,6 @@ export type RunRoutesDependencies = {
   logger: Logger;
 };
 
-const RunParams = z.object({ runId: z.string().regex(/^run_[a-zA-Z0-9_-]{8,64}$/, 'not a run id') });
-const TenantQuery = z.object({ tenantId: TenantId.default('default') });
-
 /** Validates a body; JSON nested deep enough to overflow the validator's stack is a 400, not a 500. */
 function parseRunRequest(body: unknown) {
   try {
@@ -27,10 +24,6 @@ function parseRunRequest(body: unknown) {
     if (error instanceof RangeError) return 'too_deep' as const;
     throw error;
   }
-}
-
-function issuesOf(error: z.ZodError): string[] {
-  return error.issues.slice(0, 10).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
 }
 
 const iso = (epochMs: number | undefined) =>

@@ -4,6 +4,7 @@
 
   KEYS[1] the run's state hash     KEYS[2] its transcript list
   KEYS[3] its cost ledger hash     KEYS[4] its event stream
+  KEYS[5] its cancel request (present while someone asks to cancel it)
   ARGV[1] the version the writer read
   ARGV[2] a unique id of this write
   ARGV[3] the new state, JSON, carrying version ARGV[1] + 1
@@ -12,7 +13,9 @@
   ARGV[6] that call's ledger record, JSON
   ARGV[7..] transcript messages to append, JSON each
 
-  Returns {1, new version} on success, {0, current version} when fenced out, {-1} when the run is gone.
+  Returns {1, new version, 1 if a cancel is requested else 0} on success, {0, current version} when
+  fenced out, {-1} when the run is gone. Telling the writer about a cancel here costs no extra round
+  trip, and reaches a worker whose pub/sub message was lost.
 ]]
 local current = redis.call('HGET', KEYS[1], 'version')
 if not current then
@@ -22,7 +25,7 @@ if current ~= ARGV[1] then
   -- The client resends a script whose reply was lost with the connection: if this very write is the
   -- one that landed, it succeeded, and must not be mistaken for another worker's.
   if tonumber(current) == tonumber(ARGV[1]) + 1 and redis.call('HGET', KEYS[1], 'writeId') == ARGV[2] then
-    return {1, tonumber(current)}
+    return {1, tonumber(current), redis.call('EXISTS', KEYS[5])}
   end
   return {0, tonumber(current)}
 end
@@ -36,8 +39,8 @@ if #ARGV > 6 then
 end
 local keepSeconds = tonumber(ARGV[4])
 if keepSeconds > 0 then
-  for index = 1, 4 do
+  for index = 1, 5 do
     redis.call('EXPIRE', KEYS[index], keepSeconds)
   end
 end
-return {1, nextVersion}
+return {1, nextVersion, redis.call('EXISTS', KEYS[5])}

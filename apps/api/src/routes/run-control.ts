@@ -1,0 +1,52 @@
+import { type CancelDependencies, cancelRun } from '@plainloop/agent';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { sendProblem } from '../problem.ts';
+import { issuesOf, RunParams, TenantQuery } from './run-parameters.ts';
+
+const CancelBody = z.strictObject({ reason: z.string().min(1).max(500).optional() }).optional();
+
+/** Acting on a run from outside: cancel it (approvals join here). */
+export function registerRunControlRoutes(app: FastifyInstance, dependencies: CancelDependencies) {
+  app.post('/v1/runs/:runId/cancel', async (request, reply) => {
+    const params = RunParams.safeParse(request.params);
+    if (!params.success)
+      return sendProblem(reply, 400, 'invalid_request', 'that is not a run id', issuesOf(params.error));
+    const query = TenantQuery.safeParse(request.query);
+    if (!query.success) return sendProblem(reply, 400, 'invalid_request', 'bad query', issuesOf(query.error));
+    const body = CancelBody.safeParse(request.body ?? undefined);
+    if (!body.success)
+      return sendProblem(
+        reply,
+        400,
+        'invalid_request',
+        'the body is not a cancel request',
+        issuesOf(body.error),
+      );
+    const { runId } = params.data;
+    const { tenantId } = query.data;
+    const outcome = await cancelRun(
+      dependencies,
+      tenantId,
+      runId,
+      body.data?.reason ?? 'cancelled on request',
+    );
+    switch (outcome.kind) {
+      case 'not_found':
+        return sendProblem(reply, 404, 'run_not_found', `no run ${runId} for tenant ${tenantId}`);
+      case 'already_finished':
+        if (outcome.state.status === 'cancelled') return reply.send({ runId, status: 'cancelled' });
+        return sendProblem(
+          reply,
+          409,
+          'run_finished',
+          `run ${runId} already ended with status ${outcome.state.status}`,
+        );
+      case 'cancelled':
+        return reply.send({ runId, status: 'cancelled' });
+      case 'requested':
+        // A worker holds the run; it ends it within moments. Poll GET /v1/runs/:id for the status.
+        return reply.code(202).send({ runId, status: outcome.state.status, cancel: 'requested' });
+    }
+  });
+}

@@ -1,0 +1,63 @@
+import { isTerminalStatus, type RunState } from '@plainloop/contracts';
+import { type KeySchema, type Redis, RunFencedError } from '@plainloop/redis';
+import type { Queue } from 'bullmq';
+import { finishRun } from './finish-run.ts';
+import type { RunEnvironment } from './run-environment.ts';
+import { RunSession } from './run-session.ts';
+
+export type CancelOutcome =
+  | { kind: 'not_found' }
+  /** The run had already ended; nothing changed. */
+  | { kind: 'already_finished'; state: RunState }
+  /** The run ended `cancelled` now (it was queued or waiting, so no worker held it). */
+  | { kind: 'cancelled'; state: RunState }
+  /** A worker holds the run: it was told, and ends the run `cancelled` at once. */
+  | { kind: 'requested'; state: RunState };
+
+export type CancelDependencies = {
+  environment: RunEnvironment;
+  queue: Queue;
+  /** A connection that may publish on the control channel. */
+  redis: Redis;
+  keys: KeySchema;
+};
+
+/** A cancel control message, as published on `keys.control` for every worker. */
+export type CancelMessage = { type: 'cancel'; tenantId: string; runId: string };
+
+/**
+ * Cancels a run from any process. BullMQ cancels only inside the worker that holds a job, so the request
+ * travels two ways: a pub/sub message that reaches the worker at once, and a cancel key that every
+ * checkpoint of the run reports (for a worker whose message was lost). A run no worker holds (queued, or
+ * waiting) is ended here and now.
+ */
+export async function cancelRun(
+  dependencies: CancelDependencies,
+  tenantId: string,
+  runId: string,
+  reason: string,
+): Promise<CancelOutcome> {
+  const { environment } = dependencies;
+  const state = await environment.store.load(tenantId, runId);
+  if (state === undefined) return { kind: 'not_found' };
+  if (isTerminalStatus(state.status)) return { kind: 'already_finished', state };
+  await environment.store.requestCancel(tenantId, runId, reason, environment.settings.retentionSeconds);
+  const message: CancelMessage = { type: 'cancel', tenantId, runId };
+  await dependencies.redis.publish(dependencies.keys.control, JSON.stringify(message));
+  if (state.status !== 'queued' && state.status !== 'waiting') return { kind: 'requested', state };
+  try {
+    const session = new RunSession(environment, state, [], new AbortController().signal);
+    const cancelled = await finishRun(session, {
+      status: 'cancelled',
+      error: { code: 'cancelled', message: reason, retryable: false },
+    });
+    // The job would only find a finished run; removing it keeps the queue honest. A job a worker just
+    // locked cannot be removed, and that worker ends at once on the finished run.
+    await dependencies.queue.remove(runId).catch(() => undefined);
+    return { kind: 'cancelled', state: cancelled };
+  } catch (error) {
+    // A worker took the run between the read and the write: it will see the cancel key.
+    if (error instanceof RunFencedError) return { kind: 'requested', state };
+    throw error;
+  }
+}
