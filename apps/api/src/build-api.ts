@@ -8,7 +8,7 @@ import { AgentCatalog } from './agent-catalog.ts';
 import { registerProblemHandlers } from './problem.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerModelRoutes } from './routes/models.ts';
-import { registerRunControlRoutes } from './routes/run-control.ts';
+import { registerApprovalRoutes, registerRunControlRoutes } from './routes/run-control.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 
 export type ApiOptions = {
@@ -39,12 +39,9 @@ export async function buildApi({ config, redis, logger }: ApiOptions): Promise<F
     agents,
     logger,
   });
-  registerRunControlRoutes(app, {
-    environment: runEnvironmentFromConfig(config, { redis, keys, logger }),
-    queue,
-    redis,
-    keys,
-  });
+  const environment = runEnvironmentFromConfig(config, { redis, keys, logger });
+  registerRunControlRoutes(app, { environment, queue, redis, keys });
+  registerApprovalRoutes(app, { environment, queue });
   app.get('/health', async () => {
     await redis.ping();
     return { status: 'ok' };

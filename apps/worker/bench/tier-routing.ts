@@ -55,6 +55,7 @@ async function spend(
       retentionSeconds: 600,
       maxOutputRepairs: 2,
       toolFailureLimit: 3,
+      approvalTimeoutMs: 60_000,
     },
     models: {
       retry: {

@@ -10,11 +10,15 @@ import {
   runEnvironmentFromConfig,
 } from '@plainloop/agent';
 import type { PlainloopConfig } from '@plainloop/config';
-import { modelRefOf, RunJobData } from '@plainloop/contracts';
+import { modelRefOf, RunJobData, type RunState } from '@plainloop/contracts';
 import { createModelCatalog, loadPriceFile } from '@plainloop/llm';
 import { createKeySchema, createRedisClient, queueNames } from '@plainloop/redis';
 import type { Logger } from '@plainloop/telemetry';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+
+function awaitsApproval(state: RunState): boolean {
+  return Object.values(state.pending?.approvals ?? {}).some((approval) => approval.decision === 'pending');
+}
 
 export type StartWorkerOptions = {
   config: PlainloopConfig;
@@ -120,10 +124,17 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       case 'unknown_agent':
         // Another worker may have the agent (a rolling deploy, a mixed fleet): let BullMQ retry the job.
         throw new Error(`this worker has no agent named ${outcome.agent}`);
-      case 'waiting':
-        // Checkpointed as waiting: back to the queue until a model can take the call, no slot held.
+      case 'waiting': {
+        // Checkpointed as waiting: back to the queue until it can go on, no slot held.
         await job.moveToDelayed(Math.max(outcome.resumeAt, Date.now()), token);
+        // A decision that landed between the checkpoint and the move found the job still active and
+        // could not bring it forward; bring it forward now.
+        if (awaitsApproval(outcome.state)) {
+          const latest = await environment.store.load(outcome.state.tenantId, outcome.state.runId);
+          if (latest && !awaitsApproval(latest)) await job.promote().catch(() => undefined);
+        }
         throw new DelayedError();
+      }
       case 'released':
         // Back to the queue at once, from the checkpoint just written; no worker slot is held meanwhile.
         await job.moveToDelayed(Date.now(), token);

@@ -1,19 +1,12 @@
-import type { Message, PendingStep, RunState, StructuredError } from '@plainloop/contracts';
+import type { Approval, Message, PendingStep, RunState } from '@plainloop/contracts';
 import { runTool, type ValidatedToolCall } from '@plainloop/tools';
 import type { BoundAgent } from './bind-models.ts';
 import { checkFinalAnswer } from './final-answer.ts';
 import { finishRun } from './finish-run.ts';
 import type { RunSession } from './run-session.ts';
 import { recordToolOutcome, type ToolOutcome, validateCall } from './tool-breaker.ts';
+import { planToolCalls } from './tool-call-plan.ts';
 import { assistantMessageOf, toolMessageOf } from './transcript.ts';
-
-function outcomeUnknown(tool: string): StructuredError {
-  return {
-    code: 'tool_outcome_unknown',
-    message: `the worker running this ${tool} call stopped before its result was saved: it may or may not have taken effect, so it was not run again; check before calling it again`,
-    retryable: false,
-  };
-}
 
 function pendingOf(state: RunState): PendingStep {
   if (state.pending === null) throw new Error('act phase without a checkpointed model answer');
@@ -142,43 +135,36 @@ export async function actStep(session: RunSession, bound: BoundAgent): Promise<v
   const unfinished = calls
     .filter((call) => !Object.hasOwn(pending.toolResults, call.id))
     .map((call) => validateCall(session.state, bound.agent.tools, call));
-  // A call saved as valid can fail validation on resume (the tool was renamed or its schema tightened
-  // by a deploy in between): it gets its structured error like any invalid call, so the step goes on.
-  const errors: Record<string, { ok: false; error: StructuredError }> = {};
-  for (const validated of unfinished) {
-    if (!validated.ok) errors[validated.call.id] = { ok: false, error: validated.error };
-  }
-  const valid = unfinished.filter((validated) => validated.ok);
-  // At most once for tools that are not idempotent: a call marked started whose result never landed
-  // is reported to the model as unknown rather than run again; the others are marked before they run.
-  const toMark: string[] = [];
-  for (const { call, tool } of valid) {
-    if (tool.description.idempotent) continue;
-    if (Object.hasOwn(pending.startedCalls, call.id))
-      errors[call.id] = { ok: false, error: outcomeUnknown(call.name) };
-    else toMark.push(call.id);
-  }
-  if (Object.keys(errors).length > 0 || toMark.length > 0) {
-    const now = session.environment.now();
+  const now = session.environment.now();
+  const plan = planToolCalls(pending, unfinished, now, session.environment.settings.approvalTimeoutMs);
+  if (Object.keys(plan.errors).length > 0 || plan.toMark.length > 0 || plan.toRequest.length > 0) {
     await session.update((current) => {
       const latest = pendingOf(current);
+      const requested = plan.toRequest.map((id): [string, Approval] => [
+        id,
+        { decision: 'pending', requestedAt: now },
+      ]);
       return {
         ...current,
         pending: {
           ...latest,
-          toolResults: { ...latest.toolResults, ...errors },
-          startedCalls: { ...latest.startedCalls, ...Object.fromEntries(toMark.map((id) => [id, now])) },
+          toolResults: { ...latest.toolResults, ...plan.errors },
+          startedCalls: { ...latest.startedCalls, ...Object.fromEntries(plan.toMark.map((id) => [id, now])) },
+          approvals: { ...latest.approvals, ...Object.fromEntries(requested) },
         },
       };
     });
   }
-  const settled = await Promise.allSettled(
-    valid
-      .filter(({ call }) => !Object.hasOwn(errors, call.id))
-      .map((validated) => runCall(session, validated)),
-  );
+  const settled = await Promise.allSettled(plan.toRun.map((validated) => runCall(session, validated)));
   const failure = settled.find((outcome) => outcome.status === 'rejected');
   if (failure) throw failure.reason;
+  if (plan.approvalDeadline !== undefined && !session.signal.aborted) {
+    // A person has to decide first: the run waits, holding no worker slot, until a decision or the deadline.
+    const until = plan.approvalDeadline;
+    await session.update((current) => ({ ...current, status: 'waiting', waitingUntil: until }));
+    await session.emit({ type: 'run.waiting', step: session.state.step, until, reason: 'approval' });
+    return;
+  }
 
   const results = pendingOf(session.state).toolResults;
   const toolMessages: Message[] = [];

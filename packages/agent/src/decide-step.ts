@@ -174,6 +174,7 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
       invalidCalls.map(({ call, error }) => [call.id, { ok: false as const, error }]),
     ),
     startedCalls: {},
+    approvals: {},
   };
   await session.update(
     ({ waitingSince: _since, waitingUntil: _until, ...current }) => ({

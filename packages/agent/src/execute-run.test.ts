@@ -95,6 +95,7 @@ describe('executeRun', () => {
         retentionSeconds: 600,
         maxOutputRepairs: 2,
         toolFailureLimit: 3,
+        approvalTimeoutMs: 60_000,
       },
       models: {
         retry: {

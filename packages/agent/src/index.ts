@@ -4,6 +4,7 @@ export * from './agent-manifest.ts';
 export * from './bind-models.ts';
 export * from './budgets/tenant-budget.ts';
 export * from './cancel-run.ts';
+export * from './decide-approval.ts';
 export * from './define-agent.ts';
 export * from './errors/agent-definition-error.ts';
 export * from './errors/budget-exceeded-error.ts';

@@ -24,6 +24,8 @@ export type RunSettings = {
   maxOutputRepairs: number;
   /** A tool that fails this many times in a row is disabled for the rest of the run. */
   toolFailureLimit: number;
+  /** A call that needs approval and gets no decision within this is refused (`approval_timeout`). */
+  approvalTimeoutMs: number;
 };
 
 export type ModelSettings = {
@@ -102,6 +104,7 @@ export function runEnvironmentFromConfig(
       retentionSeconds: config.runs.retentionSeconds,
       maxOutputRepairs: config.runs.maxOutputRepairs,
       toolFailureLimit: config.runs.toolFailureLimit,
+      approvalTimeoutMs: config.runs.approvalTimeoutMs,
     },
     models: {
       retry: config.models.retry,

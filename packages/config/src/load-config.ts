@@ -57,6 +57,7 @@ const Environment = z.object({
   PLAINLOOP_MAX_TOOL_OUTPUT_CHARS: integer(16_000, 256),
   PLAINLOOP_MAX_OUTPUT_REPAIRS: integer(2, 0),
   PLAINLOOP_TOOL_FAILURE_LIMIT: integer(3, 1),
+  PLAINLOOP_APPROVAL_TIMEOUT_MS: integer(24 * 3_600_000, 1_000),
   HOST: z.string().default('127.0.0.1'),
   PORT: integer(3000, 0),
   PLAINLOOP_API_BODY_LIMIT_BYTES: integer(1024 * 1024, 1024),
@@ -123,6 +124,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       maxToolOutputChars: env.PLAINLOOP_MAX_TOOL_OUTPUT_CHARS,
       maxOutputRepairs: env.PLAINLOOP_MAX_OUTPUT_REPAIRS,
       toolFailureLimit: env.PLAINLOOP_TOOL_FAILURE_LIMIT,
+      approvalTimeoutMs: env.PLAINLOOP_APPROVAL_TIMEOUT_MS,
     },
     api: { host: env.HOST, port: env.PORT, bodyLimitBytes: env.PLAINLOOP_API_BODY_LIMIT_BYTES },
     models: {

@@ -18,6 +18,15 @@ export const BudgetDetail = z.object({
 export type BudgetDetail = z.infer<typeof BudgetDetail>;
 export type Tier = z.infer<typeof Tier>;
 
+/** A person's decision on one tool call, checkpointed with the step. */
+export const Approval = z.object({
+  decision: z.enum(['pending', 'approved', 'denied']),
+  requestedAt: z.number(),
+  decidedAt: z.number().optional(),
+  comment: z.string().max(2_000).optional(),
+});
+export type Approval = z.infer<typeof Approval>;
+
 /**
  * The work of the step in progress, checkpointed as it happens: the model's answer (with its cost)
  * before any tool runs, then each tool result as it lands. A worker that resumes the step reads this and
@@ -36,6 +45,8 @@ export const PendingStep = z.object({
    * without a result was cut off mid-run: it may or may not have taken effect, so it is never run again.
    */
   startedCalls: z.record(z.string(), z.number()).default({}),
+  /** Approvals of the calls of tools that require one, by call id. */
+  approvals: z.record(z.string(), Approval).default({}),
 });
 export type PendingStep = z.infer<typeof PendingStep>;
 

@@ -17,5 +17,7 @@ export const ToolDescription = z.object({
   inputSchema: z.record(z.string(), z.unknown()),
   timeoutMs: z.int().positive(),
   idempotent: z.boolean(),
+  /** A person must approve each call before it runs (the run waits, holding no worker slot). */
+  requiresApproval: z.boolean().default(false),
 });
 export type ToolDescription = z.infer<typeof ToolDescription>;

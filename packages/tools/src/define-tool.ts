@@ -23,6 +23,8 @@ export type ToolDefinition<Input extends z.ZodType, Output> = {
   timeoutMs?: number;
   /** Declares that running the call twice has the same effect as once. Default false. */
   idempotent?: boolean;
+  /** A person must approve each call before it runs. Default false. */
+  requiresApproval?: boolean;
   run(input: z.output<Input>, context: ToolContext): Promise<Output> | Output;
 };
 
@@ -52,6 +54,7 @@ export function defineTool<Input extends z.ZodType, Output>(definition: ToolDefi
     >,
     timeoutMs,
     idempotent: definition.idempotent ?? false,
+    requiresApproval: definition.requiresApproval ?? false,
   });
   return Object.freeze({
     name: definition.name,

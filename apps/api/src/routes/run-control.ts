@@ -1,4 +1,4 @@
-import { type CancelDependencies, cancelRun } from '@plainloop/agent';
+import { type CancelDependencies, cancelRun, decideApproval } from '@plainloop/agent';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { sendProblem } from '../problem.ts';
@@ -47,6 +47,55 @@ export function registerRunControlRoutes(app: FastifyInstance, dependencies: Can
       case 'requested':
         // A worker holds the run; it ends it within moments. Poll GET /v1/runs/:id for the status.
         return reply.code(202).send({ runId, status: outcome.state.status, cancel: 'requested' });
+    }
+  });
+}
+
+const ApprovalParams = RunParams.extend({ callId: z.string().min(1).max(256) });
+const ApprovalBody = z.strictObject({
+  approved: z.boolean(),
+  comment: z.string().min(1).max(2_000).optional(),
+});
+
+/** A person's decision on a tool call that waits for approval. */
+export function registerApprovalRoutes(
+  app: FastifyInstance,
+  dependencies: Pick<CancelDependencies, 'environment' | 'queue'>,
+) {
+  app.post('/v1/runs/:runId/approvals/:callId', async (request, reply) => {
+    const params = ApprovalParams.safeParse(request.params);
+    if (!params.success)
+      return sendProblem(reply, 400, 'invalid_request', 'bad run or call id', issuesOf(params.error));
+    const query = TenantQuery.safeParse(request.query);
+    if (!query.success) return sendProblem(reply, 400, 'invalid_request', 'bad query', issuesOf(query.error));
+    const body = ApprovalBody.safeParse(request.body);
+    if (!body.success) {
+      return sendProblem(
+        reply,
+        400,
+        'invalid_request',
+        'the body is not an approval decision',
+        issuesOf(body.error),
+      );
+    }
+    const { runId, callId } = params.data;
+    const decision = {
+      approved: body.data.approved,
+      ...(body.data.comment ? { comment: body.data.comment } : {}),
+    };
+    const outcome = await decideApproval(dependencies, query.data.tenantId, runId, callId, decision);
+    switch (outcome.kind) {
+      case 'not_found':
+        return sendProblem(reply, 404, 'run_not_found', `no run ${runId} for tenant ${query.data.tenantId}`);
+      case 'not_awaiting':
+        return sendProblem(
+          reply,
+          409,
+          'not_awaiting_approval',
+          `run ${runId} is not waiting for a decision on call ${callId}`,
+        );
+      case 'decided':
+        return reply.send({ runId, callId, decision: body.data.approved ? 'approved' : 'denied' });
     }
   });
 }

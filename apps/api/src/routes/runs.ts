@@ -29,6 +29,32 @@ function parseRunRequest(body: unknown) {
 const iso = (epochMs: number | undefined) =>
   epochMs === undefined ? undefined : new Date(epochMs).toISOString();
 
+function parsedArguments(argumentsJson: string | undefined): unknown {
+  try {
+    return argumentsJson === undefined ? undefined : JSON.parse(argumentsJson);
+  } catch {
+    return argumentsJson;
+  }
+}
+
+/** The calls of the step in progress that need, or had, a person's decision: what an approver sees. */
+function approvalsOf(state: RunState) {
+  const { pending } = state;
+  if (pending === null) return [];
+  return Object.entries(pending.approvals).map(([callId, approval]) => {
+    const call = pending.result.toolCalls.find((each) => each.id === callId);
+    return {
+      callId,
+      tool: call?.name,
+      arguments: parsedArguments(call?.argumentsJson),
+      decision: approval.decision,
+      requestedAt: iso(approval.requestedAt),
+      decidedAt: iso(approval.decidedAt),
+      comment: approval.comment,
+    };
+  });
+}
+
 /** The run as a producer sees it: no transcript, no internal bookkeeping. */
 function presentRun(state: RunState, modelCalls: ModelCallRecord[]) {
   return {
@@ -53,6 +79,8 @@ function presentRun(state: RunState, modelCalls: ModelCallRecord[]) {
       costKnown: call.costKnown,
       latencyMs: Math.round(call.latencyMs),
     })),
+    approvals: approvalsOf(state),
+    ...(state.budget === undefined ? {} : { budget: state.budget }),
     attempts: state.attempt,
     createdAt: iso(state.createdAt),
     startedAt: iso(state.startedAt),
