@@ -31,6 +31,8 @@ describe('the example agents, offline', () => {
         maxToolOutputChars: 16_000,
         retentionSeconds: 600,
         maxOutputRepairs: 2,
+        toolFailureLimit: 3,
+        approvalTimeoutMs: 60_000,
       },
       models: {
         retry: {

@@ -15,7 +15,7 @@ export type PrivateRedisServer = {
 const notInstalled =
   'redis-server was not found: install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL';
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -48,11 +48,25 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-async function launch(binary: string, directory: string, port: number): Promise<ChildProcess | 'port-taken'> {
+/** Default settings of a throwaway server: nothing persisted. */
+const ephemeral = ['--save', '', '--appendonly', 'no'];
+
+/**
+ * Starts a redis-server on 127.0.0.1:`port` with its files in `directory`, and waits until it answers.
+ * `settings` replace the throwaway defaults (a test of persistence passes `--appendonly yes`).
+ */
+export async function launchRedisServer(
+  binary: string,
+  directory: string,
+  port: number,
+  settings: readonly string[] = ephemeral,
+): Promise<ChildProcess | 'port-taken'> {
   const child = spawn(
     binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', directory],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', directory, ...settings],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let output = '';
   child.stdout?.on('data', (chunk) => {
@@ -93,7 +107,7 @@ export async function startPrivateRedisServer(binary = 'redis-server'): Promise<
   try {
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const port = await freePort();
-      const child = await launch(binary, directory, port);
+      const child = await launchRedisServer(binary, directory, port);
       if (child === 'port-taken') continue;
       const killOnExit = () => child.kill('SIGKILL');
       process.once('exit', killOnExit);

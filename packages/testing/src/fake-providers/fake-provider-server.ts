@@ -22,6 +22,8 @@ export type FakeFinishReason = 'stop' | 'length' | 'content_filter';
 export type FakeReply =
   | {
       kind: 'completion';
+      /** Answer only after this long (a slow model). */
+      delayMs?: number;
       text?: string;
       toolCalls?: FakeToolCall[];
       usage?: FakeUsage;
@@ -142,6 +144,7 @@ export async function startFakeProviderServer(protocol: FakeProtocol): Promise<F
       };
     switch (reply.kind) {
       case 'completion':
+        if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
         generated += 1;
         return send(response, protocol.completion(reply, recorded, generated));
       case 'error':

@@ -1,0 +1,79 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type FleetProcess, startPlainloopProcess, stopProcesses } from '../demo/fleet-processes.ts';
+
+/** Polls `probe` until it returns something other than undefined. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(50);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export function exitOf(
+  process: FleetProcess,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (process.child.exitCode !== null || process.child.signalCode !== null) {
+    return Promise.resolve({ code: process.child.exitCode, signal: process.child.signalCode });
+  }
+  return new Promise((resolve) => process.child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+export type Fleet = {
+  /** Where worker logs and markers go; removed by `stop()`. */
+  directory: string;
+  workers: FleetProcess[];
+  startWorker(name: string, environment?: Record<string, string>): FleetProcess;
+  stop(): Promise<void>;
+};
+
+/**
+ * Real `plainloop worker` processes for fleet tests, all on one Redis and key prefix, with settings
+ * that let a dead worker's run be taken over within seconds.
+ */
+export async function startFleet(options: {
+  redisUrl: string;
+  prefix: string;
+  agentsPath: string;
+  environment?: Record<string, string>;
+}): Promise<Fleet> {
+  const directory = await mkdtemp(join(tmpdir(), 'plainloop-fleet-'));
+  const workers: FleetProcess[] = [];
+  return {
+    directory,
+    workers,
+    startWorker(name, environment = {}) {
+      const worker = startPlainloopProcess(
+        name,
+        ['worker', '--agents', options.agentsPath, '--concurrency', '3'],
+        {
+          PATH: process.env.PATH,
+          REDIS_URL: options.redisUrl,
+          PLAINLOOP_REDIS_PREFIX: options.prefix,
+          PLAINLOOP_LOCK_DURATION_MS: '2000',
+          PLAINLOOP_STALLED_INTERVAL_MS: '1000',
+          PLAINLOOP_RETRY_BASE_DELAY_MS: '10',
+          PLAINLOOP_RETRY_MAX_DELAY_MS: '50',
+          ...options.environment,
+          ...environment,
+        },
+        directory,
+      );
+      workers.push(worker);
+      return worker;
+    },
+    async stop() {
+      await stopProcesses(workers.splice(0), 2_000);
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
