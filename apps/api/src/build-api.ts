@@ -5,7 +5,7 @@ import { createKeySchema, createRunQueue, type Redis, RunStore } from '@plainloo
 import { type Logger, RunEventStream } from '@plainloop/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { AgentCatalog } from './agent-catalog.ts';
-import { registerProblemHandlers } from './problem.ts';
+import { registerProblemHandlers, sendProblem } from './problem.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerApprovalRoutes, registerRunControlRoutes } from './routes/run-control.ts';
@@ -23,7 +23,12 @@ export async function buildApi({ config, redis, logger }: ApiOptions): Promise<F
   const keys = createKeySchema(config.redis.prefix);
   const queue = createRunQueue(redis, keys);
   // pino's Logger and Fastify's logger type differ only in generics; it is the same pino instance.
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, bodyLimit: config.api.bodyLimitBytes });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.api.bodyLimitBytes,
+    // Errors Fastify raises before routing (a URL with broken percent-encoding) skip the error handler.
+    frameworkErrors: (error, _request, reply) => sendProblem(reply, 400, 'bad_request', error.message),
+  });
   registerProblemHandlers(app);
   const agents = new AgentCatalog(redis, keys);
   registerAgentRoutes(app, agents);

@@ -19,6 +19,22 @@ export const RunLimits = z.strictObject({
 });
 export type RunLimits = z.infer<typeof RunLimits>;
 
+/** How deep a run's input may nest: far beyond any real input, far below what recursion survives. */
+export const maxInputDepth = 64;
+
+/** The nesting depth of a JSON value, counted without recursion so no input can overflow the stack. */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 /**
  * What a producer sends to start a run (over HTTP, or as BullMQ job data). `input` is checked here only
  * for presence; its shape is the agent's business (its zod input schema in the worker, its published
@@ -26,7 +42,12 @@ export type RunLimits = z.infer<typeof RunLimits>;
  */
 export const RunRequest = z.strictObject({
   agent: AgentName,
-  input: z.json(),
+  input: z
+    .json()
+    .refine(
+      (input) => jsonDepth(input) <= maxInputDepth,
+      `input may nest at most ${maxInputDepth} levels deep`,
+    ),
   tenantId: TenantId.default('default'),
   threadId: z.string().min(1).max(256).optional(),
   idempotencyKey: z.string().min(1).max(256).optional(),
