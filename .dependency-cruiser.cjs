@@ -47,7 +47,7 @@ module.exports = {
       name: 'contracts-zod-only',
       comment: 'contracts holds schemas and types: zod is its only dependency.',
       severity: 'error',
-      from: { path: '^packages/contracts/' },
+      from: { path: '^packages/contracts/', pathNot: '\\.test\\.ts$' },
       to: {
         dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
         pathNot: 'node_modules/zod/',
@@ -73,7 +73,13 @@ module.exports = {
       severity: 'error',
       from: {
         path: '^(apps|packages|examples)/',
-        pathNot: ['\\.test\\.ts$', '/src/conformance/', '^packages/testing/', '^vitest\\.shared\\.ts$'],
+        pathNot: [
+          '\\.test\\.ts$',
+          '/src/conformance/',
+          '/src/test-fixtures/',
+          '^packages/testing/',
+          '^vitest\\.shared\\.ts$',
+        ],
       },
       to: { path: '^packages/testing/' },
     },

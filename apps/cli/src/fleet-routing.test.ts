@@ -16,21 +16,12 @@ import {
 import type { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FleetProcess, startPlainloopProcess, stopProcesses } from './demo/fleet-processes.ts';
+import { waitFor } from './test-fixtures/fleet-harness.ts';
 
 const agentsPath = new URL('./test-fixtures/routing-agents.ts', import.meta.url).pathname;
 const logger = createLogger({ service: 'test', level: 'silent' });
 /** Long enough to outlast starting a second worker process, short enough for a test. */
 const cooldownMs = 8_000;
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 // Real worker processes sharing one Redis: what one learns about a model, the others must act on.
 describe('a fleet of worker processes routing model calls', { timeout: 120_000 }, () => {

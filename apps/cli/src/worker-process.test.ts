@@ -2,7 +2,6 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { submitRun } from '@plainloop/agent';
 import { RunRequest, type RunState } from '@plainloop/contracts';
 import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
@@ -16,32 +15,12 @@ import {
 import type { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type FleetProcess, startPlainloopProcess, stopProcesses } from './demo/fleet-processes.ts';
+import { exitOf, waitFor } from './test-fixtures/fleet-harness.ts';
 
 const agentsPath = new URL('./test-fixtures/slow-tool-agent.ts', import.meta.url).pathname;
 const usagePerCall = { prompt: 1_000, completion: 100 };
 // gpt-4.1-mini list price: $0.40 per 1M input tokens, $1.60 per 1M output tokens.
 const costPerCall = (1_000 * 0.4 + 100 * 1.6) / 1_000_000;
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function exitOf(process: FleetProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (process.child.exitCode !== null || process.child.signalCode !== null) {
-    return Promise.resolve({ code: process.child.exitCode, signal: process.child.signalCode });
-  }
-  return new Promise((resolve) => process.child.once('exit', (code, signal) => resolve({ code, signal })));
-}
 
 // Real processes, real Redis, real timeouts: generous limits so a loaded CI machine does not flake.
 describe('worker processes under failure', { timeout: 120_000 }, () => {

@@ -9,7 +9,8 @@
  * tier as openai:gpt-4.1-mini at list prices (@pydantic/genai-prices), and token counts are the scripted
  * model's estimate (four characters a token). A real model may take more or fewer steps on either tier.
  */
-import { type Agent, bindModels, createRunEnvironment, executeRun, runIdFor } from '@plainloop/agent';
+import { type Agent, bindModels, executeRun, runEnvironmentFromConfig, runIdFor } from '@plainloop/agent';
+import { loadConfig } from '@plainloop/config';
 import { RunRequest, type RunRequestInput } from '@plainloop/contracts';
 import exampleAgents from '@plainloop/example-agents';
 import { createModelCatalog } from '@plainloop/llm';
@@ -45,30 +46,10 @@ async function spend(
   url: string,
 ): Promise<{ costUsd: number; steps: number }> {
   const redis = await connectRedis(url, 'worker');
-  const environment = createRunEnvironment({
+  const environment = runEnvironmentFromConfig(loadConfig({ PLAINLOOP_RETRY_BASE_DELAY_MS: '10' }), {
     redis,
     keys: createKeySchema(prefix),
     logger: createLogger({ service: 'bench', level: 'error' }),
-    settings: {
-      modelTimeoutMs: 10_000,
-      maxToolOutputChars: 16_000,
-      retentionSeconds: 600,
-      maxOutputRepairs: 2,
-      toolFailureLimit: 3,
-      approvalTimeoutMs: 60_000,
-    },
-    models: {
-      retry: {
-        attemptsPerModel: 3,
-        baseDelayMs: 10,
-        maxDelayMs: 100,
-        maxInlineWaitMs: 1_000,
-        maxCooldownMs: 600_000,
-      },
-      breaker: { failureThreshold: 3, cooldownMs: 30_000, probeLeaseMs: 30_000 },
-      limits: {},
-      maxStepWaitMs: 60_000,
-    },
   });
   const catalog = createModelCatalog({});
   const bound = new Map(agents.map((agent) => [agent.name, bindModels(agent, catalog).bound]));

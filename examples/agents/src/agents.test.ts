@@ -1,11 +1,12 @@
 import {
   bindModels,
-  createRunEnvironment,
   executeRun,
   loadAgents,
   type RunEnvironment,
+  runEnvironmentFromConfig,
   runIdFor,
 } from '@plainloop/agent';
+import { loadConfig } from '@plainloop/config';
 import { RunRequest } from '@plainloop/contracts';
 import { createModelCatalog } from '@plainloop/llm';
 import { createLogger } from '@plainloop/telemetry';
@@ -22,30 +23,10 @@ describe('the example agents, offline', () => {
 
   beforeEach(async () => {
     redis = await useTestRedis();
-    environment = createRunEnvironment({
+    environment = runEnvironmentFromConfig(loadConfig({}), {
       redis: redis.client,
       keys: redis.keys,
       logger: createLogger({ service: 'test', level: 'silent' }),
-      settings: {
-        modelTimeoutMs: 5_000,
-        maxToolOutputChars: 16_000,
-        retentionSeconds: 600,
-        maxOutputRepairs: 2,
-        toolFailureLimit: 3,
-        approvalTimeoutMs: 60_000,
-      },
-      models: {
-        retry: {
-          attemptsPerModel: 3,
-          baseDelayMs: 1,
-          maxDelayMs: 5,
-          maxInlineWaitMs: 100,
-          maxCooldownMs: 600_000,
-        },
-        breaker: { failureThreshold: 3, cooldownMs: 60_000, probeLeaseMs: 60_000 },
-        limits: {},
-        maxStepWaitMs: 600_000,
-      },
     });
   });
   afterEach(() => redis.close());

@@ -1,3 +1,4 @@
+import { loadConfig } from '@plainloop/config';
 import { RunRequest, type RunRequestInput } from '@plainloop/contracts';
 import { createModelCatalog, scriptedModel } from '@plainloop/llm';
 import { createRunQueue } from '@plainloop/redis';
@@ -11,7 +12,7 @@ import { bindModels } from './bind-models.ts';
 import { decideApproval } from './decide-approval.ts';
 import { defineAgent } from './define-agent.ts';
 import { executeRun } from './execute-run.ts';
-import { createRunEnvironment, type RunEnvironment } from './run-environment.ts';
+import { type RunEnvironment, runEnvironmentFromConfig } from './run-environment.ts';
 import { runIdFor } from './run-identity.ts';
 
 describe('tools that need a person to approve each call', () => {
@@ -22,31 +23,8 @@ describe('tools that need a person to approve each call', () => {
   const logger = createLogger({ service: 'test', level: 'silent' });
 
   function makeEnvironment(approvalTimeoutMs: number) {
-    return createRunEnvironment({
-      redis: redis.client,
-      keys: redis.keys,
-      logger,
-      settings: {
-        modelTimeoutMs: 5_000,
-        maxToolOutputChars: 4_000,
-        retentionSeconds: 600,
-        maxOutputRepairs: 2,
-        toolFailureLimit: 3,
-        approvalTimeoutMs,
-      },
-      models: {
-        retry: {
-          attemptsPerModel: 3,
-          baseDelayMs: 1,
-          maxDelayMs: 5,
-          maxInlineWaitMs: 100,
-          maxCooldownMs: 600_000,
-        },
-        breaker: { failureThreshold: 3, cooldownMs: 60_000, probeLeaseMs: 60_000 },
-        limits: {},
-        maxStepWaitMs: 600_000,
-      },
-    });
+    const config = loadConfig({ PLAINLOOP_APPROVAL_TIMEOUT_MS: String(approvalTimeoutMs) });
+    return runEnvironmentFromConfig(config, { redis: redis.client, keys: redis.keys, logger });
   }
 
   beforeEach(async () => {

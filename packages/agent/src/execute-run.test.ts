@@ -1,3 +1,4 @@
+import { loadConfig } from '@plainloop/config';
 import type {
   GenerateResult,
   LanguageModel,
@@ -21,7 +22,7 @@ import { z } from 'zod';
 import { type BoundAgent, bindModels } from './bind-models.ts';
 import { type Agent, defineAgent } from './define-agent.ts';
 import { executeRun } from './execute-run.ts';
-import { createRunEnvironment, type RunEnvironment, type RunEnvironmentOptions } from './run-environment.ts';
+import { type RunEnvironment, runEnvironmentFromConfig } from './run-environment.ts';
 import { runIdFor } from './run-identity.ts';
 
 const searchDefinition = {
@@ -75,42 +76,30 @@ function researchAgent(model: LanguageModel, limits = {}): Agent {
   });
 }
 
+const logger = createLogger({ service: 'test', level: 'silent' });
+/** Production settings, but retries that do not make a test wait. */
+const testEnvironment = {
+  PLAINLOOP_RETRY_BASE_DELAY_MS: '1',
+  PLAINLOOP_RETRY_MAX_DELAY_MS: '5',
+  PLAINLOOP_MAX_INLINE_WAIT_MS: '100',
+  PLAINLOOP_BREAKER_COOLDOWN_MS: '60000',
+  PLAINLOOP_MODEL_TIMEOUT_MS: '5000',
+};
+
 describe('executeRun', () => {
   let redis: TestRedis;
   let environment: RunEnvironment;
-  let environmentOptions: RunEnvironmentOptions;
   let events: RunEventStream;
   const noStop = new AbortController().signal;
 
   beforeEach(async () => {
     redis = await useTestRedis();
     events = new RunEventStream(redis.client, redis.keys);
-    environmentOptions = {
+    environment = runEnvironmentFromConfig(loadConfig(testEnvironment), {
       redis: redis.client,
       keys: redis.keys,
-      logger: createLogger({ service: 'test', level: 'silent' }),
-      settings: {
-        modelTimeoutMs: 5_000,
-        maxToolOutputChars: 4_000,
-        retentionSeconds: 600,
-        maxOutputRepairs: 2,
-        toolFailureLimit: 3,
-        approvalTimeoutMs: 60_000,
-      },
-      models: {
-        retry: {
-          attemptsPerModel: 3,
-          baseDelayMs: 1,
-          maxDelayMs: 5,
-          maxInlineWaitMs: 100,
-          maxCooldownMs: 600_000,
-        },
-        breaker: { failureThreshold: 3, cooldownMs: 60_000, probeLeaseMs: 60_000 },
-        limits: {},
-        maxStepWaitMs: 600_000,
-      },
-    };
-    environment = createRunEnvironment(environmentOptions);
+      logger,
+    });
   });
   afterEach(() => redis.close());
 
@@ -420,10 +409,10 @@ describe('executeRun', () => {
     const { model } = countingModel(() => ({
       toolCalls: [{ name: 'search', arguments: { query: 'again' } }],
     }));
-    const tenantEnvironment = createRunEnvironment({
-      ...environmentOptions,
-      tenantBudgets: { dailyUsd: { acme: 0.005 }, reservationLeaseMs: 60_000 },
-    });
+    const tenantEnvironment = runEnvironmentFromConfig(
+      loadConfig({ ...testEnvironment, PLAINLOOP_TENANT_DAILY_BUDGETS: '{"acme":0.005}' }),
+      { redis: redis.client, keys: redis.keys, logger },
+    );
     const agents = agentsOf(researchAgent(model, { maxIterations: 50 }));
     const outcomes = [];
     for (const topic of ['one', 'two', 'three']) {

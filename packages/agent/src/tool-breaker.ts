@@ -43,7 +43,7 @@ export function recordToolOutcome(
   };
 }
 
-export function disabledToolError(
+function disabledToolError(
   state: Pick<RunState, 'disabledTools'>,
   tool: string,
 ): StructuredError | undefined {
