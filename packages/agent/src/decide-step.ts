@@ -69,6 +69,12 @@ async function report(session: RunSession, event: RouterEvent): Promise<void> {
             cooldownMs: session.environment.models.breaker.settings.cooldownMs,
           })
         : session.emit({ type: 'breaker.closed', step, model: event.model });
+    case 'bookkeeping_failed':
+      session.logger.warn(
+        { err: event.error, model: event.model },
+        'could not record a model call that was answered',
+      );
+      return;
     case 'model_skipped':
       session.logger.info(
         { model: event.model, reason: event.reason, retryInMs: event.retryInMs },
@@ -115,12 +121,12 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
     if (session.signal.aborted) return;
     if (error instanceof BudgetExceededError) {
       session.logger.warn({ budget: error.detail }, 'budget exceeded');
-      await session.emit({ type: 'budget.exceeded', step: state.step, ...error.detail });
       await finishRun(session, {
         status: 'budget_exceeded',
         error: error.toStructured(),
         budget: error.detail,
       });
+      await session.emit({ type: 'budget.exceeded', step: state.step, ...error.detail });
       return;
     }
     throw error;

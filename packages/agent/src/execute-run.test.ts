@@ -439,6 +439,37 @@ describe('executeRun', () => {
     expect(tenantEnvironment.budgets.limitOf('globex')).toBeUndefined();
   });
 
+  it('waits, rather than fails, when only other calls still in flight hold the tenant budget', async () => {
+    const { model, counter } = countingModel(researchScript);
+    const tenantEnvironment = runEnvironmentFromConfig(
+      loadConfig({ ...testEnvironment, PLAINLOOP_TENANT_DAILY_BUDGETS: '{"acme":0.005}' }),
+      { redis: redis.client, keys: redis.keys, logger },
+    );
+    // Another worker's call has reserved nearly the whole day and not settled yet.
+    const held = await tenantEnvironment.budgets.reserve('acme', 'elsewhere', 0.00499, Date.now());
+    expect(held.reserved).toBe(true);
+    const request = RunRequest.parse({ agent: 'research', input: { topic: 'redis' }, tenantId: 'acme' });
+    const runJob = { runId: runIdFor(request), request };
+    const execute = () =>
+      executeRun({
+        environment: tenantEnvironment,
+        agents: agentsOf(researchAgent(model)),
+        job: runJob,
+        signal: noStop,
+        shouldRelease: () => false,
+        lastAttempt: true,
+      });
+    const waited = await execute();
+    expect(waited).toMatchObject({ kind: 'waiting' });
+    expect(counter.calls).toBe(0);
+    expect(await environment.store.load('acme', runJob.runId)).toMatchObject({ status: 'waiting' });
+
+    // The other call settles for far less than it reserved: the run goes on and finishes.
+    if (held.reserved && held.reservation) await tenantEnvironment.budgets.settle(held.reservation, 0.0001);
+    const finished = await execute();
+    expect(finished.kind === 'finished' && finished.state.status).toBe('succeeded');
+  });
+
   it('fails a run whose input does not fit the agent, before any model call', async () => {
     const { model, counter } = countingModel(researchScript);
     const runJob = job({ agent: 'research', input: { subject: 'redis' } });

@@ -102,6 +102,11 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
   }
   const env = parsed.data;
+  if (env.PLAINLOOP_SPEND_RESERVATION_LEASE_MS < env.PLAINLOOP_MODEL_TIMEOUT_MS) {
+    throw new ConfigError(
+      'invalid environment: PLAINLOOP_SPEND_RESERVATION_LEASE_MS must be at least PLAINLOOP_MODEL_TIMEOUT_MS, or a slow call would stop counting against its tenant while it still runs',
+    );
+  }
   if (env.PLAINLOOP_BREAKER_PROBE_LEASE_MS < env.PLAINLOOP_MODEL_TIMEOUT_MS) {
     throw new ConfigError(
       'invalid environment: PLAINLOOP_BREAKER_PROBE_LEASE_MS must be at least PLAINLOOP_MODEL_TIMEOUT_MS, or a slow probe would lose its lease while it still runs',

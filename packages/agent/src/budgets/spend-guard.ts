@@ -1,10 +1,13 @@
-import { type AgentLimits, modelRefOf, totalTokens } from '@plainloop/contracts';
-import type { SpendGuard } from '@plainloop/llm';
+import { type AgentLimits, type BudgetDetail, modelRefOf, totalTokens } from '@plainloop/contracts';
+import type { SpendGuard, SpendRefusal } from '@plainloop/llm';
 import { BudgetExceededError } from '../errors/budget-exceeded-error.ts';
 import type { RunSession } from '../run-session.ts';
-import type { SpendReservation } from './tenant-budget.ts';
+import { type SpendReservation, utcDay } from './tenant-budget.ts';
 
 const usd = (amount: number) => `$${amount.toFixed(6)}`;
+
+/** How soon a call held back by other calls' reservations tries again. */
+const inFlightRetryMs = 2_000;
 
 /**
  * The budgets of one run, checked before each model call with the call's estimated usage: the run's
@@ -19,6 +22,10 @@ export function createSpendGuard(session: RunSession, limits: AgentLimits): Spen
     budgets: session.environment.budgets,
   };
 
+  const refuse = (message: string, detail: BudgetDetail): SpendRefusal => ({
+    error: new BudgetExceededError(message, detail),
+  });
+
   return {
     async reserve({ callId, model, estimate }) {
       const state = session.state;
@@ -28,7 +35,7 @@ export function createSpendGuard(session: RunSession, limits: AgentLimits): Spen
         const spent = totalTokens(state.usage);
         const requested = totalTokens(estimate);
         if (spent + requested > limits.maxTokens) {
-          throw new BudgetExceededError(
+          return refuse(
             `the next model call (about ${requested} tokens) would take the run past its ${limits.maxTokens}-token limit (${spent} used)`,
             { budget: 'run_tokens', limit: limits.maxTokens, spent, requested },
           );
@@ -36,18 +43,19 @@ export function createSpendGuard(session: RunSession, limits: AgentLimits): Spen
       }
       const tenantLimit = budgets.limitOf(state.tenantId);
       if ((limits.maxCostUsd !== undefined || tenantLimit !== undefined) && !quote.known) {
+        const runBudget = limits.maxCostUsd !== undefined;
         const limit = limits.maxCostUsd ?? tenantLimit ?? 0;
-        throw new BudgetExceededError(
+        // Report the spend of the budget that refused: the run's own, or the tenant's today.
+        const spent = runBudget
+          ? state.costUsd
+          : await budgets.spent(state.tenantId, utcDay(session.environment.now()));
+        return refuse(
           `${pricedAs} has no known price, so the call cannot be checked against the ${usd(limit)} budget (add it with PLAINLOOP_PRICES_FILE)`,
-          {
-            budget: limits.maxCostUsd !== undefined ? 'run_cost_usd' : 'tenant_daily_usd',
-            limit,
-            spent: state.costUsd,
-          },
+          { budget: runBudget ? 'run_cost_usd' : 'tenant_daily_usd', limit, spent },
         );
       }
       if (limits.maxCostUsd !== undefined && state.costUsd + quote.costUsd > limits.maxCostUsd) {
-        throw new BudgetExceededError(
+        return refuse(
           `the next model call (about ${usd(quote.costUsd)}) would take the run past its ${usd(limits.maxCostUsd)} limit (${usd(state.costUsd)} spent)`,
           {
             budget: 'run_cost_usd',
@@ -64,17 +72,30 @@ export function createSpendGuard(session: RunSession, limits: AgentLimits): Spen
         session.environment.now(),
       );
       if (!decision.reserved) {
-        throw new BudgetExceededError(
+        const detail: BudgetDetail = {
+          budget: 'tenant_daily_usd',
+          limit: decision.limitUsd,
+          spent: decision.spentUsd + decision.inFlightUsd,
+          requested: quote.costUsd,
+        };
+        // Settled spend leaves room and only other calls' reservations fill it: those settle (or
+        // lapse) soon, so the run waits for them rather than failing on money it may never spend.
+        if (decision.spentUsd + quote.costUsd <= decision.limitUsd) {
+          return {
+            error: new BudgetExceededError(
+              `tenant ${state.tenantId} has ${usd(decision.inFlightUsd)} in flight against its ${usd(decision.limitUsd)} daily budget; waiting for those calls to settle`,
+              detail,
+            ),
+            retryInMs: inFlightRetryMs,
+          };
+        }
+        return refuse(
           `tenant ${state.tenantId} has spent ${usd(decision.spentUsd)} of its ${usd(decision.limitUsd)} daily budget (${usd(decision.inFlightUsd)} more in flight); the next call would go over`,
-          {
-            budget: 'tenant_daily_usd',
-            limit: decision.limitUsd,
-            spent: decision.spentUsd + decision.inFlightUsd,
-            requested: quote.costUsd,
-          },
+          detail,
         );
       }
       if (decision.reservation) reservations.set(callId, decision.reservation);
+      return undefined;
     },
 
     async settle({ callId, model }, usage) {

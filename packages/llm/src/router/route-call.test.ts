@@ -212,6 +212,32 @@ describe('routeCall through a fallback chain, on the real SDK against loopback f
     });
   });
 
+  it('tries the next, cheaper model when a budget refuses a call, and only then gives the refusal', async () => {
+    fallbackServer.respondWith(() => ({ kind: 'completion', text: 'cheap answer' }));
+    const budgetError = new Error('over budget');
+    const refusingPrimary = {
+      reserve: async ({ model }: { model: { modelId: string } }) =>
+        model.modelId === 'primary' ? { error: budgetError } : undefined,
+      settle: async () => {},
+    };
+    const outcome = await routeCall([primary, fallback], options(), {
+      ...dependencies(),
+      spendGuard: refusingPrimary,
+    });
+    expect(outcome).toMatchObject({ kind: 'answered', model: fallback });
+    expect(primaryServer.requests).toHaveLength(0);
+
+    const refusingAll = { reserve: async () => ({ error: budgetError }), settle: async () => {} };
+    await expect(
+      routeCall([primary, fallback], options(), { ...dependencies(), spendGuard: refusingAll }),
+    ).rejects.toBe(budgetError);
+    const busy = { reserve: async () => ({ error: budgetError, retryInMs: 2_000 }), settle: async () => {} };
+    expect(await routeCall([primary], options(), { ...dependencies(), spendGuard: busy })).toMatchObject({
+      kind: 'wait',
+      reason: 'budget',
+    });
+  });
+
   it('fails with the last error when every model fails for good', async () => {
     primaryServer.enqueue({ kind: 'error', status: 400, message: 'bad request' });
     fallbackServer.respondWith(() => ({ kind: 'error', status: 401, message: 'bad key' }));

@@ -24,16 +24,23 @@ export type RouterEvent =
       willRetry: boolean;
     }
   | { type: 'breaker_changed'; model: ModelRef; transition: 'opened' | 'closed'; failures: number }
-  | { type: 'model_skipped'; model: ModelRef; reason: WaitReason; retryInMs: number };
+  | { type: 'model_skipped'; model: ModelRef; reason: WaitReason; retryInMs: number }
+  | { type: 'bookkeeping_failed'; model: ModelRef; error: unknown };
 
-export type WaitReason = 'breaker_open' | 'rate_limited' | 'cooling_down';
+export type WaitReason = 'breaker_open' | 'rate_limited' | 'cooling_down' | 'budget';
 
 /**
- * Budgets, seen from the router: every call is reserved before it is made (a guard that throws refuses
- * it, and the router lets the error through) and settled after, answered or not.
+ * Why a budget refused a call: `error` ends the run when no model of the chain fits; `retryInMs` says
+ * the refusal is only for now (other calls' reservations hold the room) and the run may wait.
+ */
+export type SpendRefusal = { error: Error; retryInMs?: number };
+
+/**
+ * Budgets, seen from the router: every call is reserved before it is made and settled after, answered
+ * or not. A refused call moves the chain on to the next (perhaps cheaper) model.
  */
 export type SpendGuard = {
-  reserve(call: { callId: string; model: LanguageModel; estimate: Usage }): Promise<void>;
+  reserve(call: { callId: string; model: LanguageModel; estimate: Usage }): Promise<SpendRefusal | undefined>;
   settle(call: { callId: string; model: LanguageModel }, usage: Usage | undefined): Promise<void>;
 };
 
@@ -112,6 +119,7 @@ export async function routeCall(
   const estimatedUsage = estimateUsage(options);
   const estimate = totalTokens(estimatedUsage);
   let soonest: { retryInMs: number; reason: WaitReason } | undefined;
+  let refusal: SpendRefusal | undefined;
   let lastError: LanguageModelError | undefined;
   const waitFor = async (model: ModelRef, retryInMs: number, reason: WaitReason) => {
     if (soonest === undefined || retryInMs < soonest.retryInMs) soonest = { retryInMs, reason };
@@ -159,21 +167,17 @@ export async function routeCall(
           break;
         }
         const callId = randomUUID();
-        if (dependencies.spendGuard) {
-          try {
-            await dependencies.spendGuard.reserve({ callId, model, estimate: estimatedUsage });
-          } catch (refusal) {
-            await admission.settle(admitted.reservation, 0);
-            throw refusal;
-          }
+        const refused = await dependencies.spendGuard?.reserve({ callId, model, estimate: estimatedUsage });
+        if (refused) {
+          await admission.settle(admitted.reservation, 0);
+          refusal ??= refused;
+          if (refused.retryInMs !== undefined) await waitFor(ref, refused.retryInMs, 'budget');
+          break;
         }
         const started = performance.now();
+        let result: GenerateResult;
         try {
-          const result = await attempt(model, options);
-          await dependencies.spendGuard?.settle({ callId, model }, result.usage);
-          await admission.settle(admitted.reservation, totalTokens(result.usage));
-          await report('success');
-          return { kind: 'answered', model, callId, result, latencyMs: performance.now() - started };
+          result = await attempt(model, options);
         } catch (thrown) {
           const latencyMs = performance.now() - started;
           const error = asModelError(thrown, ref);
@@ -221,6 +225,18 @@ export async function routeCall(
           }
           break;
         }
+        // The answer is paid for: bookkeeping that fails now must not turn it into a failure.
+        const latencyMs = performance.now() - started;
+        const bookkeeping = await Promise.allSettled([
+          dependencies.spendGuard?.settle({ callId, model }, result.usage),
+          admission.settle(admitted.reservation, totalTokens(result.usage)),
+          report('success'),
+        ]);
+        for (const outcome of bookkeeping) {
+          if (outcome.status === 'rejected')
+            await onEvent({ type: 'bookkeeping_failed', model: ref, error: outcome.reason });
+        }
+        return { kind: 'answered', model, callId, result, latencyMs };
       }
     } finally {
       if (!healthReported) await breaker.releaseProbe(ref).catch(() => undefined);
@@ -233,6 +249,8 @@ export async function routeCall(
       retryInMs: Math.ceil(soonest.retryInMs * (1 + waitJitter * random())),
     };
   }
+  // No model fit the budget and none will by waiting: the budget's refusal is the answer.
+  if (refusal) throw refusal.error;
   return {
     kind: 'failed',
     error:

@@ -27,8 +27,10 @@ local amount = tonumber(ARGV[3])
 if spent + reserved + amount > tonumber(ARGV[1]) then
   return {0, spent, reserved}
 end
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[2] .. ':' .. ARGV[3])
-redis.call('HINCRBY', KEYS[1], 'reserved', amount)
+-- A resend of this very script (its reply lost with the connection) must not reserve twice.
+if redis.call('ZADD', KEYS[2], 'NX', now + tonumber(ARGV[4]), ARGV[2] .. ':' .. ARGV[3]) == 1 then
+  redis.call('HINCRBY', KEYS[1], 'reserved', amount)
+end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
 return {1, spent, reserved + amount}
