@@ -95,6 +95,8 @@ describe('approving and denying tool calls over HTTP', () => {
     });
     expect(approved.statusCode).toBe(200);
     expect(approved.json()).toEqual({ runId, callId, decision: 'approved' });
+    const after = (await app.inject({ method: 'GET', url: `/v1/runs/${runId}` })).json();
+    expect(after.approvals).toMatchObject([{ callId, decision: 'approved', comment: 'ok by support lead' }]);
     const again = await app.inject({ method: 'POST', url, payload: { approved: false } });
     expect(again.statusCode).toBe(409);
     expect(again.json()).toMatchObject({ title: 'not_awaiting_approval' });

@@ -16,8 +16,11 @@ import { createKeySchema, createRedisClient, queueNames } from '@plainloop/redis
 import type { Logger } from '@plainloop/telemetry';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 
-function awaitsApproval(state: RunState): boolean {
-  return Object.values(state.pending?.approvals ?? {}).some((approval) => approval.decision === 'pending');
+/** The calls a parked run waits on a person for. */
+function awaitedCalls(state: RunState): string[] {
+  return Object.entries(state.pending?.approvals ?? {})
+    .filter(([, approval]) => approval.decision === 'pending')
+    .map(([callId]) => callId);
 }
 
 export type StartWorkerOptions = {
@@ -129,9 +132,12 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         await job.moveToDelayed(Math.max(outcome.resumeAt, Date.now()), token);
         // A decision that landed between the checkpoint and the move found the job still active and
         // could not bring it forward; bring it forward now.
-        if (awaitsApproval(outcome.state)) {
-          const latest = await environment.store.load(outcome.state.tenantId, outcome.state.runId);
-          if (latest && !awaitsApproval(latest)) await job.promote().catch(() => undefined);
+        const awaited = awaitedCalls(outcome.state);
+        if (awaited.length > 0) {
+          const { tenantId, runId } = outcome.state;
+          const decisions = await environment.store.loadDecisions(tenantId, runId);
+          if (awaited.some((callId) => decisions[callId] !== undefined))
+            await job.promote().catch(() => undefined);
         }
         throw new DelayedError();
       }

@@ -8,6 +8,20 @@ import { recordToolOutcome, type ToolOutcome, validateCall } from './tool-breake
 import { planToolCalls } from './tool-call-plan.ts';
 import { assistantMessageOf, toolMessageOf } from './transcript.ts';
 
+/** Folds in the decisions people recorded beside the run since the checkpoint asked for them. */
+async function withRecordedDecisions(session: RunSession, approvals: Record<string, Approval>) {
+  if (!Object.values(approvals).some((approval) => approval.decision === 'pending')) return approvals;
+  const { tenantId, runId } = session.state;
+  const recorded = await session.environment.store.loadDecisions(tenantId, runId);
+  let folded = approvals;
+  for (const [callId, approval] of Object.entries(approvals)) {
+    const decision = recorded[callId];
+    if (approval.decision !== 'pending' || decision === undefined) continue;
+    folded = { ...folded, [callId]: { ...approval, ...decision } };
+  }
+  return folded;
+}
+
 function pendingOf(state: RunState): PendingStep {
   if (state.pending === null) throw new Error('act phase without a checkpointed model answer');
   return state.pending;
@@ -136,24 +150,43 @@ export async function actStep(session: RunSession, bound: BoundAgent): Promise<v
     .filter((call) => !Object.hasOwn(pending.toolResults, call.id))
     .map((call) => validateCall(session.state, bound.agent.tools, call));
   const now = session.environment.now();
-  const plan = planToolCalls(pending, unfinished, now, session.environment.settings.approvalTimeoutMs);
-  if (Object.keys(plan.errors).length > 0 || plan.toMark.length > 0 || plan.toRequest.length > 0) {
+  const approvals = await withRecordedDecisions(session, pending.approvals);
+  const plan = planToolCalls(
+    { ...pending, approvals },
+    unfinished,
+    now,
+    session.environment.settings.approvalTimeoutMs,
+  );
+  const decisionsFolded = approvals !== pending.approvals;
+  if (
+    Object.keys(plan.errors).length > 0 ||
+    plan.toMark.length > 0 ||
+    plan.approvalsChanged ||
+    decisionsFolded
+  ) {
     await session.update((current) => {
       const latest = pendingOf(current);
-      const requested = plan.toRequest.map((id): [string, Approval] => [
-        id,
-        { decision: 'pending', requestedAt: now },
-      ]);
       return {
         ...current,
         pending: {
           ...latest,
           toolResults: { ...latest.toolResults, ...plan.errors },
           startedCalls: { ...latest.startedCalls, ...Object.fromEntries(plan.toMark.map((id) => [id, now])) },
-          approvals: { ...latest.approvals, ...Object.fromEntries(requested) },
+          approvals: plan.approvals,
         },
       };
     });
+    for (const [callId, { error }] of Object.entries(plan.errors)) {
+      const call = calls.find((each) => each.id === callId);
+      await session.emit({
+        type: 'tool.failed',
+        step: session.state.step,
+        tool: call?.name ?? '',
+        callId,
+        error,
+        latencyMs: 0,
+      });
+    }
   }
   const settled = await Promise.allSettled(plan.toRun.map((validated) => runCall(session, validated)));
   const failure = settled.find((outcome) => outcome.status === 'rejected');

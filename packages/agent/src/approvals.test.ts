@@ -126,11 +126,73 @@ describe('tools that need a person to approve each call', () => {
     });
   });
 
-  it('refuses the call when nobody decides in time', async () => {
+  it('runs an approved call while another waits, and a decision meanwhile never fences the worker', async () => {
+    const twoRefunds = scriptedModel({
+      name: 'two',
+      script: ({ turn }) =>
+        turn === 0
+          ? {
+              toolCalls: [
+                { name: 'refund', arguments: { orderId: 'a' } },
+                { name: 'refund', arguments: { orderId: 'b' } },
+              ],
+            }
+          : { text: 'settled' },
+    });
+    const agent2 = defineAgent({
+      name: 'support',
+      instructions: 'Refund when asked.',
+      input: z.object({ message: z.string() }),
+      tools: [refund],
+      models: { plan: [twoRefunds], execute: [twoRefunds] },
+    });
+    const agents2 = new Map([[agent2.name, bindModels(agent2, createModelCatalog({})).bound]]);
+    const runTwo = (runJob: ReturnType<typeof job>) =>
+      executeRun({
+        environment,
+        agents: agents2,
+        job: runJob,
+        signal: new AbortController().signal,
+        shouldRelease: () => false,
+        lastAttempt: true,
+      });
+    const runJob = job({ agent: 'support', input: { message: 'refund a and b' } });
+    const parked = await runTwo(runJob);
+    const [first, second] = parked.kind === 'waiting' ? (parked.state.pending?.result.toolCalls ?? []) : [];
+    await decideApproval({ environment, queue }, 'default', runJob.runId, first?.id ?? '', {
+      approved: true,
+    });
+    // The worker goes on with the approved call; the other still waits, and its denial lands meanwhile.
+    const running = runTwo(runJob);
+    await decideApproval({ environment, queue }, 'default', runJob.runId, second?.id ?? '', {
+      approved: false,
+    });
+    const afterFirst = await running;
+    expect(afterFirst.kind === 'waiting' || afterFirst.kind === 'finished').toBe(true);
+    const finished = afterFirst.kind === 'finished' ? afterFirst : await runTwo(runJob);
+    expect(finished).toMatchObject({ kind: 'finished', state: { status: 'succeeded' } });
+    expect(refunds).toEqual(['a']);
+    const results = (await environment.store.loadTurns('default', runJob.runId)).filter(
+      (turn) => turn.role === 'tool',
+    );
+    expect(results.map((turn) => turn.role === 'tool' && turn.isError)).toEqual([false, true]);
+  });
+
+  it('refuses the call when nobody decides in time, and a late decision with it', async () => {
     const hurried = makeEnvironment(1_000);
     const runJob = job({ agent: 'support', input: { message: 'refund order 42' } });
-    expect((await run(runJob, hurried)).kind).toBe('waiting');
+    const parked = await run(runJob, hurried);
+    expect(parked.kind).toBe('waiting');
+    const callId = parked.kind === 'waiting' ? (parked.state.pending?.result.toolCalls[0]?.id ?? '') : '';
     await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // Past the deadline, before any worker came back: too late to approve.
+    expect(
+      await decideApproval({ environment: hurried, queue }, 'default', runJob.runId, callId, {
+        approved: true,
+      }),
+    ).toMatchObject({
+      kind: 'not_awaiting',
+    });
     const finished = await run(runJob, hurried);
     expect(refunds).toEqual([]);
     expect(finished).toMatchObject({

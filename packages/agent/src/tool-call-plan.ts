@@ -9,8 +9,10 @@ export type CallPlan = {
   errors: Record<string, ErrorResult>;
   /** Calls of tools that are not idempotent, to mark started before they run. */
   toMark: string[];
-  /** Calls that need a person's approval and have not asked for it yet. */
-  toRequest: string[];
+  /** The step's approvals after this plan: requests made now, decisions folded in, deadlines passed. */
+  approvals: Record<string, Approval>;
+  /** Whether `approvals` differs from what the checkpoint holds. */
+  approvalsChanged: boolean;
   /** The earliest deadline of the approvals still awaited, if any. */
   approvalDeadline: number | undefined;
   /** Calls that run now. */
@@ -61,7 +63,14 @@ export function planToolCalls(
   now: number,
   approvalTimeoutMs: number,
 ): CallPlan {
-  const plan: CallPlan = { errors: {}, toMark: [], toRequest: [], approvalDeadline: undefined, toRun: [] };
+  const plan: CallPlan = {
+    errors: {},
+    toMark: [],
+    approvals: { ...pending.approvals },
+    approvalsChanged: false,
+    approvalDeadline: undefined,
+    toRun: [],
+  };
   const awaiting = (deadline: number) => {
     plan.approvalDeadline = Math.min(plan.approvalDeadline ?? deadline, deadline);
   };
@@ -74,7 +83,8 @@ export function planToolCalls(
     if (tool.description.requiresApproval) {
       const approval = pending.approvals[call.id];
       if (approval === undefined) {
-        plan.toRequest.push(call.id);
+        plan.approvals[call.id] = { decision: 'pending', requestedAt: now };
+        plan.approvalsChanged = true;
         awaiting(now + approvalTimeoutMs);
         continue;
       }
@@ -82,6 +92,10 @@ export function planToolCalls(
       const refused = approvalError(call.name, approval, deadline, now);
       if (refused) {
         plan.errors[call.id] = { ok: false, error: refused };
+        if (approval.decision === 'pending') {
+          plan.approvals[call.id] = { ...approval, decision: 'expired' };
+          plan.approvalsChanged = true;
+        }
         continue;
       }
       if (approval.decision === 'pending') {

@@ -85,7 +85,7 @@ export const RunEvent = z.discriminatedUnion('type', [
     ...stepBase,
     /** When the run goes on (milliseconds since the epoch); no worker slot is held until then. */
     until: z.number(),
-    reason: z.enum(['breaker_open', 'rate_limited', 'cooling_down', 'approval']),
+    reason: z.enum(['breaker_open', 'rate_limited', 'cooling_down', 'budget', 'approval']),
   }),
   z.object({
     type: z.literal('budget.exceeded'),

@@ -20,12 +20,21 @@ export type Tier = z.infer<typeof Tier>;
 
 /** A person's decision on one tool call, checkpointed with the step. */
 export const Approval = z.object({
-  decision: z.enum(['pending', 'approved', 'denied']),
+  /** `expired`: nobody decided before the deadline, and the call was refused. */
+  decision: z.enum(['pending', 'approved', 'denied', 'expired']),
   requestedAt: z.number(),
   decidedAt: z.number().optional(),
   comment: z.string().max(2_000).optional(),
 });
 export type Approval = z.infer<typeof Approval>;
+
+/** A person's decision as the API records it beside the run, for the worker to fold into its checkpoint. */
+export const RecordedDecision = z.object({
+  decision: z.enum(['approved', 'denied']),
+  decidedAt: z.number(),
+  comment: z.string().max(2_000).optional(),
+});
+export type RecordedDecision = z.infer<typeof RecordedDecision>;
 
 /**
  * The work of the step in progress, checkpointed as it happens: the model's answer (with its cost)

@@ -10,6 +10,8 @@ export type RunKeys = {
   events: string;
   /** Present while someone has asked to cancel the run (its value is the reason). */
   cancel: string;
+  /** People's decisions on the run's calls that need approval, by call id (kept out of the fenced state). */
+  approvals: string;
 };
 
 export type KeySchema = ReturnType<typeof createKeySchema>;
@@ -27,6 +29,7 @@ export function createKeySchema(prefix: string) {
         ledger: `${base}:ledger`,
         events: `${base}:events`,
         cancel: `${base}:cancel`,
+        approvals: `${base}:approvals`,
       };
     },
     /** Every run event of every tenant, trimmed; read by the metrics process and the demo. */

@@ -8,7 +8,7 @@ function script(name: string): string {
 /** The scripts with their key counts, defined on a client once (ioredis caches them with EVALSHA). */
 const scripts = {
   plainloopCreateRun: { numberOfKeys: 1, lua: script('create-run') },
-  plainloopCheckpointRun: { numberOfKeys: 5, lua: script('checkpoint-run') },
+  plainloopCheckpointRun: { numberOfKeys: 6, lua: script('checkpoint-run') },
   plainloopBreakerAcquire: { numberOfKeys: 1, lua: script('breaker-acquire') },
   plainloopBreakerRecord: { numberOfKeys: 1, lua: script('breaker-record') },
   plainloopBreakerRelease: { numberOfKeys: 1, lua: script('breaker-release') },
@@ -27,6 +27,7 @@ export type ScriptedRedis = Redis & {
     ledgerKey: string,
     eventsKey: string,
     cancelKey: string,
+    approvalsKey: string,
     ...argv: string[]
   ): Promise<[number, number?, number?]>;
   plainloopBreakerAcquire(

@@ -3,6 +3,7 @@ import {
   type Message,
   type ModelCallRecord,
   ModelCallRecord as ModelCallRecordSchema,
+  RecordedDecision,
   RunState,
 } from '@plainloop/contracts';
 import type { Redis } from 'ioredis';
@@ -78,6 +79,7 @@ export class RunStore {
       keys.ledger,
       keys.events,
       keys.cancel,
+      keys.approvals,
       String(previous.version),
       options.writeId ?? randomUUID(),
       JSON.stringify(written),
@@ -93,6 +95,32 @@ export class RunStore {
   /** Asks, for every process at once, that the run be cancelled; the reason is kept with the request. */
   async requestCancel(tenantId: string, runId: string, reason: string, keepSeconds: number): Promise<void> {
     await this.#redis.set(this.#keys.run(tenantId, runId).cancel, reason, 'EX', keepSeconds);
+  }
+
+  /**
+   * Records a person's decision on a call that waits for approval, once: a second decision on the same
+   * call is refused. Decisions live beside the fenced state, so recording one never fences the worker
+   * that holds the run; the worker folds them into its next checkpoint.
+   */
+  async recordDecision(
+    tenantId: string,
+    runId: string,
+    callId: string,
+    decision: RecordedDecision,
+  ): Promise<boolean> {
+    const recorded = await this.#redis.hsetnx(
+      this.#keys.run(tenantId, runId).approvals,
+      callId,
+      JSON.stringify(decision),
+    );
+    return recorded === 1;
+  }
+
+  async loadDecisions(tenantId: string, runId: string): Promise<Record<string, RecordedDecision>> {
+    const stored = await this.#redis.hgetall(this.#keys.run(tenantId, runId).approvals);
+    return Object.fromEntries(
+      Object.entries(stored).map(([callId, json]) => [callId, RecordedDecision.parse(JSON.parse(json))]),
+    );
   }
 
   /** The reason someone asked to cancel the run, or undefined when nobody did. */

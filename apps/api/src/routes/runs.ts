@@ -1,5 +1,5 @@
 import { submitRun } from '@plainloop/agent';
-import { type ModelCallRecord, RunRequest, type RunState } from '@plainloop/contracts';
+import { type ModelCallRecord, type RecordedDecision, RunRequest, type RunState } from '@plainloop/contracts';
 import type { RunStore } from '@plainloop/redis';
 import type { Logger, RunEventStream } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
@@ -38,10 +38,11 @@ function parsedArguments(argumentsJson: string | undefined): unknown {
 }
 
 /** The calls of the step in progress that need, or had, a person's decision: what an approver sees. */
-function approvalsOf(state: RunState) {
+function approvalsOf(state: RunState, decisions: Readonly<Record<string, RecordedDecision>>) {
   const { pending } = state;
   if (pending === null) return [];
-  return Object.entries(pending.approvals).map(([callId, approval]) => {
+  return Object.entries(pending.approvals).map(([callId, saved]) => {
+    const approval = saved.decision === 'pending' ? { ...saved, ...decisions[callId] } : saved;
     const call = pending.result.toolCalls.find((each) => each.id === callId);
     return {
       callId,
@@ -56,7 +57,11 @@ function approvalsOf(state: RunState) {
 }
 
 /** The run as a producer sees it: no transcript, no internal bookkeeping. */
-function presentRun(state: RunState, modelCalls: ModelCallRecord[]) {
+function presentRun(
+  state: RunState,
+  modelCalls: ModelCallRecord[],
+  decisions: Readonly<Record<string, RecordedDecision>>,
+) {
   return {
     runId: state.runId,
     agent: state.agent,
@@ -79,7 +84,7 @@ function presentRun(state: RunState, modelCalls: ModelCallRecord[]) {
       costKnown: call.costKnown,
       latencyMs: Math.round(call.latencyMs),
     })),
-    approvals: approvalsOf(state),
+    approvals: approvalsOf(state, decisions),
     ...(state.budget === undefined ? {} : { budget: state.budget }),
     attempts: state.attempt,
     createdAt: iso(state.createdAt),
@@ -132,6 +137,11 @@ export function registerRunRoutes(app: FastifyInstance, dependencies: RunRoutesD
     if (!state)
       return sendProblem(reply, 404, 'run_not_found', `no run ${params.data.runId} for tenant ${tenantId}`);
     const modelCalls = await dependencies.store.loadModelCalls(tenantId, state.runId);
-    return reply.send(presentRun(state, modelCalls));
+    // Decisions recorded since the worker's last checkpoint show as decided at once.
+    const awaiting = Object.values(state.pending?.approvals ?? {}).some(
+      (approval) => approval.decision === 'pending',
+    );
+    const decisions = awaiting ? await dependencies.store.loadDecisions(tenantId, state.runId) : {};
+    return reply.send(presentRun(state, modelCalls, decisions));
   });
 }

@@ -5,6 +5,7 @@
   KEYS[1] the run's state hash     KEYS[2] its transcript list
   KEYS[3] its cost ledger hash     KEYS[4] its event stream
   KEYS[5] its cancel request (present while someone asks to cancel it)
+  KEYS[6] its approval decisions (expired with the rest when the run finishes)
   ARGV[1] the version the writer read
   ARGV[2] a unique id of this write
   ARGV[3] the new state, JSON, carrying version ARGV[1] + 1
@@ -39,7 +40,7 @@ if #ARGV > 6 then
 end
 local keepSeconds = tonumber(ARGV[4])
 if keepSeconds > 0 then
-  for index = 1, 5 do
+  for index = 1, 6 do
     redis.call('EXPIRE', KEYS[index], keepSeconds)
   end
 end
