@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { submitRun } from '@plainloop/agent';
+import { submitRun, TenantBudget, utcDay } from '@plainloop/agent';
 import { buildApi } from '@plainloop/api';
 import { loadConfig } from '@plainloop/config';
 import { RunRequest, type RunRequestInput, type RunState } from '@plainloop/contracts';
@@ -121,7 +121,7 @@ describe('controlling a fleet of worker processes', { timeout: 120_000 }, () => 
     model.respondWith(
       chaosModel({ effectsDirectory: join(fleet.directory, 'effects'), markerDirectory: fleet.directory }),
     );
-    fleet.startWorker('worker', { PLAINLOOP_TENANT_DAILY_BUDGETS: JSON.stringify({ acme: 0.004 }) });
+    fleet.startWorker('worker', { PLAINLOOP_TENANT_DAILY_BUDGETS: JSON.stringify({ acme: 0.0025 }) });
     const overRun = await settled(
       await submit({ agent: 'payments', input: { task: 'pay' }, limits: { maxCostUsd: 0.001 } }),
     );
@@ -131,15 +131,29 @@ describe('controlling a fleet of worker processes', { timeout: 120_000 }, () => 
       budget: { budget: 'run_cost_usd', limit: 0.001 },
     });
 
-    const tenantRuns = [];
-    for (let index = 0; index < 3; index += 1) {
-      tenantRuns.push(await submit({ agent: 'payments', input: { task: `pay ${index}` }, tenantId: 'acme' }));
+    // One after the other, so what stops the tenant is its settled spend, not calls still in flight.
+    const ended: RunState[] = [];
+    for (let index = 0; index < 5; index += 1) {
+      ended.push(
+        await settled(
+          await submit({ agent: 'payments', input: { task: `pay ${index}` }, tenantId: 'acme' }),
+          'acme',
+        ),
+      );
     }
-    const ended = await Promise.all(tenantRuns.map((runId) => settled(runId, 'acme')));
     const stopped = ended.filter((each) => each.status === 'budget_exceeded');
+    expect(ended[0]?.status).toBe('succeeded');
     expect(stopped.length).toBeGreaterThan(0);
-    expect(stopped[0]?.budget).toMatchObject({ budget: 'tenant_daily_usd', limit: 0.004 });
-    expect(ended.reduce((sum, each) => sum + each.costUsd, 0)).toBeLessThanOrEqual(0.004);
+    expect(stopped[0]?.budget).toMatchObject({ budget: 'tenant_daily_usd', limit: 0.0025 });
+    // The tenant's ledger holds exactly what its runs spent, each call once.
+    const budgets = new TenantBudget(producer, redis.keys, { dailyUsd: {}, reservationLeaseMs: 60_000 });
+    const spent = await budgets.spent('acme', utcDay(Date.now()));
+    // Kept in whole nano-dollars, each call rounded up: equal to well below a millionth of a cent.
+    expect(spent).toBeCloseTo(
+      ended.reduce((sum, each) => sum + each.costUsd, 0),
+      7,
+    );
+    expect(spent).toBeLessThanOrEqual(0.0025);
   });
 
   it('cancels a run from another process while its worker waits on the model', async () => {

@@ -41,12 +41,20 @@ export async function cancelRun(
   const state = await environment.store.load(tenantId, runId);
   if (state === undefined) return { kind: 'not_found' };
   if (isTerminalStatus(state.status)) return { kind: 'already_finished', state };
-  await environment.store.requestCancel(tenantId, runId, reason, environment.settings.retentionSeconds);
+  // The request must outlive any wait of the run (an approval can take a day); finishing expires it.
+  const { settings, models } = environment;
+  const keepSeconds =
+    settings.retentionSeconds + Math.ceil((settings.approvalTimeoutMs + models.maxStepWaitMs) / 1000);
+  await environment.store.requestCancel(tenantId, runId, reason, keepSeconds);
   const message: CancelMessage = { type: 'cancel', tenantId, runId };
   await dependencies.redis.publish(dependencies.keys.control, JSON.stringify(message));
-  if (state.status !== 'queued' && state.status !== 'waiting') return { kind: 'requested', state };
+  // Read again: a worker may have parked the run between the first read and the request, too late to
+  // see the request in its checkpoint and too early for the message.
+  const latest = (await environment.store.load(tenantId, runId)) ?? state;
+  if (isTerminalStatus(latest.status)) return { kind: 'already_finished', state: latest };
+  if (latest.status !== 'queued' && latest.status !== 'waiting') return { kind: 'requested', state: latest };
   try {
-    const session = new RunSession(environment, state, [], new AbortController().signal);
+    const session = new RunSession(environment, latest, [], new AbortController().signal);
     const cancelled = await finishRun(session, {
       status: 'cancelled',
       error: { code: 'cancelled', message: reason, retryable: false },
@@ -57,7 +65,7 @@ export async function cancelRun(
     return { kind: 'cancelled', state: cancelled };
   } catch (error) {
     // A worker took the run between the read and the write: it will see the cancel key.
-    if (error instanceof RunFencedError) return { kind: 'requested', state };
+    if (error instanceof RunFencedError) return { kind: 'requested', state: latest };
     throw error;
   }
 }

@@ -100,25 +100,26 @@ async function runSteps(
   const limits = effectiveLimits(bound.agent.limits, session.state.limits);
   while (!isTerminalStatus(session.state.status)) {
     if (session.fencedBy) throw session.fencedBy;
+    // A cancel comes first: before parking a run (a cancel seen by the parking checkpoint must not leave
+    // it waiting for hours) and before giving it back.
+    if (session.cancelRequested || options.signal.aborted) {
+      const { tenantId, runId } = session.state;
+      const reason = await options.environment.store.cancelReason(tenantId, runId);
+      if (reason !== undefined || session.cancelRequested) {
+        const message = reason ?? 'cancelled on request';
+        await finishRun(session, {
+          status: 'cancelled',
+          error: { code: 'cancelled', message, retryable: false },
+        });
+        break;
+      }
+    }
     if (session.state.status === 'waiting') {
       return {
         kind: 'waiting',
         state: session.state,
         resumeAt: session.state.waitingUntil ?? options.environment.now(),
       };
-    }
-    if (session.cancelRequested || options.signal.aborted) {
-      const reason = await options.environment.store.cancelReason(
-        session.state.tenantId,
-        session.state.runId,
-      );
-      if (reason !== undefined) {
-        await finishRun(session, {
-          status: 'cancelled',
-          error: { code: 'cancelled', message: reason, retryable: false },
-        });
-        break;
-      }
     }
     if (options.shouldRelease() || options.signal.aborted) return { kind: 'released', state: session.state };
     if (session.state.pending !== null) {
@@ -127,13 +128,13 @@ async function runSteps(
     }
     const stop = checkLimits(session.state, limits);
     if (stop) {
-      if (stop.budget)
-        await session.emit({ type: 'budget.exceeded', step: session.state.step, ...stop.budget });
+      const step = session.state.step;
       await finishRun(session, {
         status: stop.status,
         error: stop.error,
         ...(stop.budget ? { budget: stop.budget } : {}),
       });
+      if (stop.budget) await session.emit({ type: 'budget.exceeded', step, ...stop.budget });
       break;
     }
     await decideStep(session, bound, limits);

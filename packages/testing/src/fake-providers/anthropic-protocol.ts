@@ -122,6 +122,12 @@ function invalidRequest(body: Record<string, unknown>): string | undefined {
   }
   if (!Array.isArray(body.messages)) return 'messages: Field required';
   const turns = body.messages as Turn[];
+  const usesTools = turns.some((turn) =>
+    blocksOf(turn).some((block) => block.type === 'tool_use' || block.type === 'tool_result'),
+  );
+  if (usesTools && !Array.isArray(body.tools)) {
+    return 'Requests which include `tool_use` or `tool_result` blocks must define tools.';
+  }
   return brokenTurnOrder(turns) ?? emptyContent(turns) ?? brokenToolHistory(turns);
 }
 

@@ -132,31 +132,27 @@ describe('AnthropicMessagesModel wire details', () => {
   it('keeps the assistant text ahead of its tool calls, and joins a repair to an empty answer', async () => {
     server.enqueue({ kind: 'completion', text: 'ok' });
     await model.doGenerate(
-      options(
-        [
-          { role: 'user', content: 'Weather in Paris?' },
-          {
-            role: 'assistant',
-            content: 'Let me check.',
-            toolCalls: [{ id: 'toolu_1', name: 'get_weather', argumentsJson: '{"city":"Paris"}' }],
-          },
-          {
-            role: 'tool',
-            toolCallId: 'toolu_1',
-            toolName: 'get_weather',
-            content: '18C',
-            isError: false,
-          },
-          { role: 'assistant', content: '', toolCalls: [] },
-          { role: 'user', content: 'Answer with the temperature.' },
-        ],
-        { tools: [] },
-      ),
+      options([
+        { role: 'user', content: 'Weather in Paris?' },
+        {
+          role: 'assistant',
+          content: 'Let me check.',
+          toolCalls: [{ id: 'toolu_1', name: 'get_weather', argumentsJson: '{"city":"Paris"}' }],
+        },
+        {
+          role: 'tool',
+          toolCallId: 'toolu_1',
+          toolName: 'get_weather',
+          content: '18C',
+          isError: false,
+        },
+        { role: 'assistant', content: '', toolCalls: [] },
+        { role: 'user', content: 'Answer with the temperature.' },
+      ]),
     );
     const body = server.requests[0]?.body;
     expect(body).not.toHaveProperty('system');
-    expect(body).not.toHaveProperty('tools');
-    expect(body).not.toHaveProperty('tool_choice');
+    expect(body).toHaveProperty('tools');
     expect(body).not.toHaveProperty('output_config');
     expect(body?.max_tokens).toBe(4096);
     expect(body?.messages).toEqual([
@@ -352,6 +348,33 @@ describe('AnthropicMessagesModel wire details', () => {
     expect(sentIds.every((id) => /^[a-zA-Z0-9_-]+$/.test(id ?? ''))).toBe(true);
     expect(new Set(sentIds).size).toBe(2);
     expect(messages[2]?.content.map((block) => block.tool_use_id)).toEqual(sentIds);
+  });
+
+  it('sends the tool history as text when no tools are offered (all were disabled), as the API requires', async () => {
+    server.enqueue({ kind: 'completion', text: 'ok' });
+    await model.doGenerate(
+      options(
+        [
+          { role: 'user', content: 'Weather?' },
+          {
+            role: 'assistant',
+            content: '',
+            toolCalls: [{ id: 'toolu_1', name: 'get_weather', argumentsJson: '{"city":"Paris"}' }],
+          },
+          { role: 'tool', toolCallId: 'toolu_1', toolName: 'get_weather', content: '18', isError: false },
+        ],
+        { tools: [] },
+      ),
+    );
+    const messages = server.requests[0]?.body.messages as Array<{
+      content: Array<{ type: string; text?: string }>;
+    }>;
+    expect(messages.flatMap((turn) => turn.content.map((block) => block.type))).toEqual([
+      'text',
+      'text',
+      'text',
+    ]);
+    expect(messages[1]?.content[0]?.text).toContain('[called get_weather with {"city":"Paris"}]');
   });
 
   it('is refused, as by the real API, when a tool call in the history has no result', async () => {

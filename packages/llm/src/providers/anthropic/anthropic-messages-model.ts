@@ -86,7 +86,7 @@ export class AnthropicMessagesModel implements LanguageModel {
 
   async doGenerate(options: GenerateOptions): Promise<GenerateResult> {
     const model = `${this.provider}:${this.modelId}`;
-    const { system, messages } = toAnthropicConversation(options.messages);
+    const { system, messages } = toAnthropicConversation(options.messages, options.tools.length > 0);
     let message: Anthropic.Messages.Message;
     try {
       message = await this.#client.messages.create(

@@ -16,7 +16,10 @@ export type AnthropicConversation = {
  * assistant turns, tool results as `tool_result` blocks in a user turn, and no empty text, so tool
  * messages become user turns and adjacent turns of one role are merged into one.
  */
-export function toAnthropicConversation(messages: readonly Message[]): AnthropicConversation {
+export function toAnthropicConversation(
+  messages: readonly Message[],
+  withTools = true,
+): AnthropicConversation {
   const system: string[] = [];
   const turns: Turn[] = [];
   for (const message of messages) {
@@ -24,7 +27,9 @@ export function toAnthropicConversation(messages: readonly Message[]): Anthropic
       system.push(message.content);
       continue;
     }
-    const turn = toTurn(message);
+    // The API refuses tool blocks in a request that offers no tools (the run disabled them all): the
+    // history of those calls then goes as text.
+    const turn = withTools ? toTurn(message) : toTextTurn(message);
     if (turn.content.length === 0) continue;
     const previous = turns.at(-1);
     if (previous?.role === turn.role) previous.content.push(...turn.content);
@@ -63,6 +68,27 @@ function wireIdOf(id: string): string {
   if (/^[a-zA-Z0-9_-]+$/.test(id)) return id;
   const readable = id.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 40);
   return `${readable}_${createHash('sha256').update(id).digest('hex').slice(0, 12)}`;
+}
+
+function toTextTurn(message: Exclude<Message, { role: 'system' }>): Turn {
+  switch (message.role) {
+    case 'user':
+      return { role: 'user', content: textBlocks(message.content) };
+    case 'assistant': {
+      const calls = message.toolCalls.map((call) => `[called ${call.name} with ${call.argumentsJson}]`);
+      return {
+        role: 'assistant',
+        content: textBlocks([message.content, ...calls].filter(Boolean).join('\n')),
+      };
+    }
+    case 'tool':
+      return {
+        role: 'user',
+        content: textBlocks(
+          `[${message.toolName} answered${message.isError ? ' with an error' : ''}: ${message.content}]`,
+        ),
+      };
+  }
 }
 
 /** The API refuses empty text blocks; an empty text (a tool-call-only answer) is left out. */
