@@ -1,4 +1,4 @@
-import type { PlainloopConfig } from '@plainloop/config';
+import { type PlainloopConfig, secretsOf } from '@plainloop/config';
 import { checkRedisReachable, connectRedis, describeRedisUrl } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import { buildApi } from './build-api.ts';
@@ -7,7 +7,11 @@ export type ApiProcessOptions = { config: PlainloopConfig; redisUrl: string };
 
 /** `plainloop api`: serves the producer API until SIGTERM or SIGINT, then closes and exits 0. */
 export async function runApiProcess({ config, redisUrl }: ApiProcessOptions): Promise<void> {
-  const logger = createLogger({ service: 'api', level: config.log.level });
+  const logger = createLogger({
+    service: 'api',
+    level: config.log.level,
+    secrets: secretsOf(config, redisUrl),
+  });
   await checkRedisReachable(redisUrl);
   const redis = await connectRedis(redisUrl, 'producer', 'plainloop-api');
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));

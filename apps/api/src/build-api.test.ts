@@ -203,6 +203,32 @@ describe('the producer API', () => {
     expect(unknown.headers['content-type']).toContain('application/problem+json');
   });
 
+  it("shows a tenant's cost of the day, and its daily budget's own ledger when it has one", async () => {
+    const day = new Date().toISOString().slice(0, 10);
+    await redis.client.hset(redis.keys.metrics.tenantCost, `${day}|acme`, '1.25', `${day}|globex`, '9');
+    const today = await app.inject({ method: 'GET', url: '/v1/cost?tenantId=acme' });
+    expect(today.statusCode).toBe(200);
+    expect(today.json()).toEqual({ tenantId: 'acme', day, costUsd: 1.25, budget: null });
+    const otherDay = await app.inject({ method: 'GET', url: '/v1/cost?tenantId=acme&day=2026-01-01' });
+    expect(otherDay.json()).toMatchObject({ day: '2026-01-01', costUsd: 0 });
+
+    const budgeted = await buildApi({
+      config: loadConfig({
+        PLAINLOOP_REDIS_PREFIX: redis.prefix,
+        PLAINLOOP_TENANT_DAILY_BUDGETS: '{"acme":5}',
+      }),
+      redis: redis.client,
+      logger,
+    });
+    const withBudget = await budgeted.inject({ method: 'GET', url: '/v1/cost?tenantId=acme' });
+    expect(withBudget.json()).toMatchObject({ costUsd: 1.25, budget: { dailyUsd: 5, spentUsd: 0 } });
+    await budgeted.close();
+
+    const bad = await app.inject({ method: 'GET', url: '/v1/cost?tenantId=acme&day=yesterday' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers['content-type']).toContain('application/problem+json');
+  });
+
   it('answers 503 when Redis is unreachable instead of hanging', async () => {
     const deadRedis = createRedisClient('redis://127.0.0.1:1', 'producer');
     deadRedis.on('error', () => {});

@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { AgentCatalog } from './agent-catalog.ts';
 import { registerProblemHandlers, sendProblem } from './problem.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
+import { registerCostRoutes } from './routes/cost.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerApprovalRoutes, registerRunControlRoutes } from './routes/run-control.ts';
 import { registerRunRoutes } from './routes/runs.ts';
@@ -47,6 +48,7 @@ export async function buildApi({ config, redis, logger }: ApiOptions): Promise<F
   const environment = runEnvironmentFromConfig(config, { redis, keys, logger });
   registerRunControlRoutes(app, { environment, queue, redis, keys });
   registerApprovalRoutes(app, { environment, queue });
+  registerCostRoutes(app, { redis, keys, budgets: environment.budgets });
   app.get('/health', async () => {
     await redis.ping();
     return { status: 'ok' };

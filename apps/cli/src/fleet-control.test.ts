@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { submitRun, TenantBudget, utcDay } from '@plainloop/agent';
+import { submitRun, TenantBudget } from '@plainloop/agent';
 import { buildApi } from '@plainloop/api';
 import { loadConfig } from '@plainloop/config';
 import { RunRequest, type RunRequestInput, type RunState } from '@plainloop/contracts';
 import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
-import { createLogger, RunEventStream } from '@plainloop/telemetry';
+import { createLogger, RunEventStream, utcDayOf } from '@plainloop/telemetry';
 import {
   type FakeProviderServer,
   startFakeOpenAIServer,
@@ -147,7 +147,7 @@ describe('controlling a fleet of worker processes', { timeout: 120_000 }, () => 
     expect(stopped[0]?.budget).toMatchObject({ budget: 'tenant_daily_usd', limit: 0.0025 });
     // The tenant's ledger holds exactly what its runs spent, each call once.
     const budgets = new TenantBudget(producer, redis.keys, { dailyUsd: {}, reservationLeaseMs: 60_000 });
-    const spent = await budgets.spent('acme', utcDay(Date.now()));
+    const spent = await budgets.spent('acme', utcDayOf(Date.now()));
     // Kept in whole nano-dollars, each call rounded up: equal to well below a millionth of a cent.
     expect(spent).toBeCloseTo(
       ended.reduce((sum, each) => sum + each.costUsd, 0),

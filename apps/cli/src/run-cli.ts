@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { runApiProcess } from '@plainloop/api';
 import { loadConfig } from '@plainloop/config';
+import { runMetricsProcess } from '@plainloop/metrics';
 import { runWorkerProcess } from '@plainloop/worker';
 import { runDemo } from './demo/run-demo.ts';
 import { UsageError } from './usage-error.ts';
@@ -9,13 +10,15 @@ import { UsageError } from './usage-error.ts';
 const usage = `plainloop: production AI agents as a worker fleet on BullMQ and Redis
 
 Usage:
-  plainloop demo                                     start Redis (if needed), the API and two workers, run the example agents
+  plainloop demo                                     start Redis (if needed), the API, two workers and metrics; run the example agents
   plainloop worker [--agents <path>] [--concurrency <n>]   run agent steps from the plainloop-runs queue
   plainloop api [--port <n>] [--host <address>]      serve the producer API
+  plainloop metrics [--port <n>] [--host <address>]  serve Prometheus /metrics from the run events; send alerts
   plainloop help                                     show this
 
-Every flag has an environment variable: PLAINLOOP_AGENTS, PLAINLOOP_CONCURRENCY, PORT, HOST.
-Redis comes from REDIS_URL (worker and api default to redis://127.0.0.1:6379).`;
+Every flag has an environment variable: PLAINLOOP_AGENTS, PLAINLOOP_CONCURRENCY, PORT (api),
+PLAINLOOP_METRICS_PORT (metrics), HOST.
+Redis comes from REDIS_URL (worker, api and metrics default to redis://127.0.0.1:6379).`;
 
 const defaultRedisUrl = 'redis://127.0.0.1:6379';
 
@@ -58,6 +61,16 @@ export async function runCli(argv: string[], environment: NodeJS.ProcessEnv = pr
         ...(flags.host ? { HOST: String(flags.host) } : {}),
       });
       await runApiProcess({ config, redisUrl: config.redis.url ?? defaultRedisUrl });
+      return 0;
+    }
+    case 'metrics': {
+      const flags = parse(rest, { port: { type: 'string' }, host: { type: 'string' } });
+      const config = loadConfig({
+        ...environment,
+        ...(flags.port ? { PLAINLOOP_METRICS_PORT: String(flags.port) } : {}),
+        ...(flags.host ? { HOST: String(flags.host) } : {}),
+      });
+      await runMetricsProcess({ config, redisUrl: config.redis.url ?? defaultRedisUrl });
       return 0;
     }
     case 'demo': {

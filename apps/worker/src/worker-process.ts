@@ -1,5 +1,5 @@
 import { loadAgents } from '@plainloop/agent';
-import type { PlainloopConfig } from '@plainloop/config';
+import { type PlainloopConfig, secretsOf } from '@plainloop/config';
 import { checkRedisReachable, describeRedisUrl } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import { startWorker } from './start-worker.ts';
@@ -11,7 +11,11 @@ export type WorkerProcessOptions = { config: PlainloopConfig; redisUrl: string; 
  * gracefully (active runs checkpoint and go back to the queue) and exits 0.
  */
 export async function runWorkerProcess(options: WorkerProcessOptions): Promise<void> {
-  const logger = createLogger({ service: 'worker', level: options.config.log.level });
+  const logger = createLogger({
+    service: 'worker',
+    level: options.config.log.level,
+    secrets: secretsOf(options.config, options.redisUrl),
+  });
   await checkRedisReachable(options.redisUrl);
   const agents = await loadAgents(options.agentsPath);
   logger.info(

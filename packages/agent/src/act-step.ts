@@ -1,4 +1,5 @@
 import type { Approval, Message, PendingStep, RunState } from '@plainloop/contracts';
+import { logPayload } from '@plainloop/telemetry';
 import { runTool, type ValidatedToolCall } from '@plainloop/tools';
 import type { BoundAgent } from './bind-models.ts';
 import { checkFinalAnswer } from './final-answer.ts';
@@ -60,23 +61,25 @@ async function runCall(
     };
   });
   if (result.ok) {
-    await session.emit({ type: 'tool.called', step, tool: call.name, callId: call.id, latencyMs });
+    await session.emit(
+      { type: 'tool.called', step, tool: call.name, callId: call.id, latencyMs },
+      { arguments: logPayload(input), output: logPayload(result.output) },
+    );
   } else {
-    await session.emit({
-      type: 'tool.failed',
-      step,
-      tool: call.name,
-      callId: call.id,
-      error: result.error,
-      latencyMs,
-    });
+    await session.emit(
+      {
+        type: 'tool.failed',
+        step,
+        tool: call.name,
+        callId: call.id,
+        error: result.error,
+        latencyMs,
+      },
+      { arguments: logPayload(input) },
+    );
   }
   const disabled = (outcome as ToolOutcome | undefined)?.disabled;
   if (disabled) {
-    session.logger.warn(
-      { tool: call.name, failures: disabled.failures },
-      'tool disabled for the rest of the run',
-    );
     await session.emit({
       type: 'tool.disabled',
       step,

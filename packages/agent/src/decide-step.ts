@@ -3,6 +3,7 @@ import {
   addUsage,
   modelRefOf,
   type PendingStep,
+  type Tier,
   type ToolCall,
   type ToolForModel,
 } from '@plainloop/contracts';
@@ -38,28 +39,24 @@ function withUniqueIds(toolCalls: readonly ToolCall[]): ToolCall[] {
 }
 
 /** The router's story as run events: failed attempts, breakers that opened or closed. */
-async function report(session: RunSession, event: RouterEvent): Promise<void> {
+async function report(session: RunSession, tier: Tier, event: RouterEvent): Promise<void> {
   const { step } = session.state;
   switch (event.type) {
     case 'attempt_failed':
-      session.logger.warn(
-        { err: event.error, model: event.model, step, attempt: event.attempt },
-        'model call failed',
+      return session.emit(
+        {
+          type: 'llm.failed',
+          step,
+          tier,
+          model: event.model,
+          error: event.error.toStructured(),
+          latencyMs: event.latencyMs,
+          attempt: event.attempt,
+          willRetry: event.willRetry,
+        },
+        { err: event.error },
       );
-      return session.emit({
-        type: 'llm.failed',
-        step,
-        model: event.model,
-        error: event.error.toStructured(),
-        latencyMs: event.latencyMs,
-        attempt: event.attempt,
-        willRetry: event.willRetry,
-      });
     case 'breaker_changed':
-      session.logger.warn(
-        { model: event.model, transition: event.transition },
-        `circuit breaker ${event.transition}`,
-      );
       return event.transition === 'opened'
         ? session.emit({
             type: 'breaker.opened',
@@ -114,13 +111,12 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
         admission: environment.models.admission,
         settings: environment.models.retry,
         spendGuard: createSpendGuard(session, limits),
-        onEvent: (event) => report(session, event),
+        onEvent: (event) => report(session, tier, event),
       },
     );
   } catch (error) {
     if (session.signal.aborted) return;
     if (error instanceof BudgetExceededError) {
-      session.logger.warn({ budget: error.detail }, 'budget exceeded');
       await finishRun(session, {
         status: 'budget_exceeded',
         error: error.toStructured(),
@@ -212,7 +208,9 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
   await session.emit({
     type: 'llm.called',
     step: state.step,
+    tier,
     model: modelRef,
+    fallback: outcome.fallback,
     callId,
     finishReason: result.finishReason,
     toolCalls: toolCalls.length,

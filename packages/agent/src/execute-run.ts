@@ -1,5 +1,6 @@
 import { isTerminalStatus, type RunJobData, type RunState } from '@plainloop/contracts';
 import { RunFencedError } from '@plainloop/redis';
+import { logPayload } from '@plainloop/telemetry';
 import { actStep } from './act-step.ts';
 import type { BoundAgent } from './bind-models.ts';
 import { decideStep } from './decide-step.ts';
@@ -59,7 +60,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       attempt: current.attempt + 1,
       startedAt: current.startedAt ?? environment.now(),
     }));
-    if (taken.attempt === 1) await session.emit({ type: 'run.started', attempt: taken.attempt });
+    if (taken.attempt === 1)
+      await session.emit({ type: 'run.started', attempt: taken.attempt }, { input: logPayload(taken.input) });
     else await session.emit({ type: 'run.resumed', step: taken.step, attempt: taken.attempt });
 
     if (bound === undefined) {

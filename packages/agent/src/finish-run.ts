@@ -1,4 +1,5 @@
 import type { BudgetDetail, Message, RunState, RunStatus, StructuredError } from '@plainloop/contracts';
+import { logPayload } from '@plainloop/telemetry';
 import type { RunSession } from './run-session.ts';
 
 export type Finish = {
@@ -31,20 +32,17 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
       ...(finish.appendTurns ? { appendTurns: finish.appendTurns } : {}),
     },
   );
-  await session.emit({
-    type: 'run.finished',
-    status: state.status,
-    steps: state.step,
-    usage: state.usage,
-    costUsd: state.costUsd,
-    durationMs: now - state.createdAt,
-    ...(finish.error === undefined ? {} : { error: finish.error }),
-  });
-  const log = finish.status === 'succeeded' ? session.logger.info : session.logger.warn;
-  log.call(
-    session.logger,
-    { status: state.status, steps: state.step, costUsd: state.costUsd, error: finish.error },
-    'run finished',
+  await session.emit(
+    {
+      type: 'run.finished',
+      status: state.status,
+      steps: state.step,
+      usage: state.usage,
+      costUsd: state.costUsd,
+      durationMs: now - state.createdAt,
+      ...(finish.error === undefined ? {} : { error: finish.error }),
+    },
+    state.output === undefined ? {} : { output: logPayload(state.output) },
   );
   return state;
 }

@@ -3,6 +3,15 @@ import { type CheckpointOptions, RunFencedError } from '@plainloop/redis';
 import type { Logger } from '@plainloop/telemetry';
 import type { RunEnvironment } from './run-environment.ts';
 
+/** Events that mean something went wrong: logged at `warn`, the rest at `info`. */
+const warningEvents = new Set<RunEvent['type']>([
+  'llm.failed',
+  'tool.failed',
+  'tool.disabled',
+  'breaker.opened',
+  'budget.exceeded',
+]);
+
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type RunEventDraft = DistributiveOmit<RunEvent, 'runId' | 'tenantId' | 'agent' | 'at'>;
 
@@ -75,10 +84,17 @@ export class RunSession {
     return write;
   }
 
-  /** Publishes an event about work already checkpointed. A lost event is logged, never fatal. */
-  async emit(draft: RunEventDraft): Promise<void> {
-    const { runId, tenantId, agent } = this.#state;
+  /**
+   * Publishes an event about work already checkpointed, and logs it as one JSON line carrying the run,
+   * tenant, agent and step (`detail` adds what belongs in the log but not in the event: inputs,
+   * outputs, the full error). A lost event is logged, never fatal.
+   */
+  async emit(draft: RunEventDraft, detail: Record<string, unknown> = {}): Promise<void> {
+    const { runId, tenantId, agent, step } = this.#state;
     const event = { ...draft, runId, tenantId, agent, at: this.environment.now() } as RunEvent;
+    const { type, runId: _runId, tenantId: _tenantId, agent: _agent, at: _at, ...fields } = event;
+    const level = warningEvents.has(type) || ('error' in fields && fields.error) ? 'warn' : 'info';
+    this.logger[level]({ event: type, step, ...fields, ...detail }, type);
     try {
       await this.environment.events.publish(event);
     } catch (error) {

@@ -1,2 +1,3 @@
 export * from './config-error.ts';
 export * from './load-config.ts';
+export * from './secrets-of.ts';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error.ts';
 import { loadConfig } from './load-config.ts';
+import { secretsOf } from './secrets-of.ts';
 
 describe('loadConfig', () => {
   it('gives production defaults for an empty environment', () => {
@@ -62,5 +63,27 @@ describe('loadConfig', () => {
     expect(() => {
       (config.worker as { concurrency: number }).concurrency = 99;
     }).toThrow(TypeError);
+  });
+
+  it('reads the alert settings and lists the secrets a logger must blank out', () => {
+    const config = loadConfig({
+      PLAINLOOP_ALERT_ERROR_RATE: '0.1',
+      TELEGRAM_BOT_TOKEN: '123456:token',
+      TELEGRAM_CHAT_ID: '-100123',
+      OPENAI_API_KEY: 'sk-openai-key',
+    });
+    expect(config.alerts).toMatchObject({ errorRate: 0.1, minSamples: 20, windowSeconds: 600 });
+    expect(config.alerts.telegram).toEqual({
+      botToken: '123456:token',
+      chatId: '-100123',
+      apiUrl: 'https://api.telegram.org',
+    });
+    expect(secretsOf(config, 'redis://:hunter2-password@redis:6379')).toEqual([
+      'sk-openai-key',
+      '123456:token',
+      'hunter2-password',
+    ]);
+    expect(() => loadConfig({ TELEGRAM_CHAT_ID: 'my chat' })).toThrow(/TELEGRAM_CHAT_ID/);
+    expect(() => loadConfig({ PLAINLOOP_ALERT_ERROR_RATE: '5' })).toThrow(/PLAINLOOP_ALERT_ERROR_RATE/);
   });
 });

@@ -24,12 +24,15 @@ const ModelLimits = z.record(
   }),
 );
 
-/** A whole number with a default; an empty value (`PORT=` in a compose file) means the default, not 0. */
+/** An empty value (`PORT=` in a compose file) means the default, not 0. */
+const blankAsUnset = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+/** A whole number with a default. */
 const integer = (fallback: number, minimum = 0) =>
-  z.preprocess(
-    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
-    z.coerce.number().int().min(minimum).default(fallback),
-  );
+  z.preprocess(blankAsUnset, z.coerce.number().int().min(minimum).default(fallback));
+/** A number with a default, within `[minimum, maximum]`. */
+const decimal = (fallback: number, minimum: number, maximum = Number.POSITIVE_INFINITY) =>
+  z.preprocess(blankAsUnset, z.coerce.number().min(minimum).max(maximum).default(fallback));
 const optionalText = z
   .string()
   .optional()
@@ -79,6 +82,26 @@ const Environment = z.object({
     ),
   ),
   PLAINLOOP_SPEND_RESERVATION_LEASE_MS: integer(10 * 60_000, 1_000),
+  PLAINLOOP_METRICS_PORT: integer(9464, 0),
+  PLAINLOOP_METRICS_CONSUMER: optionalText,
+  PLAINLOOP_METRICS_TENANT_LABEL: z
+    .enum(['true', 'false', ''])
+    .default('false')
+    .transform((value) => value === 'true'),
+  PLAINLOOP_METRICS_CLAIM_IDLE_MS: integer(60_000, 1_000),
+  PLAINLOOP_ALERT_WINDOW_SECONDS: integer(600, 10),
+  PLAINLOOP_ALERT_ERROR_RATE: decimal(0.05, 0.0001, 1),
+  PLAINLOOP_ALERT_MIN_SAMPLES: integer(20, 1),
+  PLAINLOOP_ALERT_COST_PER_HOUR_USD: decimal(10, 0),
+  PLAINLOOP_ALERT_EVALUATE_MS: integer(15_000, 100),
+  TELEGRAM_BOT_TOKEN: optionalText,
+  TELEGRAM_CHAT_ID: optionalText.pipe(
+    z
+      .string()
+      .regex(/^-?\d+$|^@\w+$/, 'a chat id or @channel')
+      .optional(),
+  ),
+  TELEGRAM_API_URL: optionalText.pipe(z.url().optional()),
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: optionalText.pipe(z.url().optional()),
   ANTHROPIC_API_KEY: optionalText,
@@ -152,6 +175,25 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     budgets: {
       dailyUsd: env.PLAINLOOP_TENANT_DAILY_BUDGETS ?? {},
       reservationLeaseMs: env.PLAINLOOP_SPEND_RESERVATION_LEASE_MS,
+    },
+    metrics: {
+      host: env.HOST,
+      port: env.PLAINLOOP_METRICS_PORT,
+      consumer: env.PLAINLOOP_METRICS_CONSUMER,
+      tenantLabel: env.PLAINLOOP_METRICS_TENANT_LABEL,
+      claimIdleMs: env.PLAINLOOP_METRICS_CLAIM_IDLE_MS,
+    },
+    alerts: {
+      windowSeconds: env.PLAINLOOP_ALERT_WINDOW_SECONDS,
+      errorRate: env.PLAINLOOP_ALERT_ERROR_RATE,
+      minSamples: env.PLAINLOOP_ALERT_MIN_SAMPLES,
+      costPerHourUsd: env.PLAINLOOP_ALERT_COST_PER_HOUR_USD,
+      evaluateMs: env.PLAINLOOP_ALERT_EVALUATE_MS,
+      telegram: {
+        botToken: env.TELEGRAM_BOT_TOKEN,
+        chatId: env.TELEGRAM_CHAT_ID,
+        apiUrl: env.TELEGRAM_API_URL ?? 'https://api.telegram.org',
+      },
     },
     providers: {
       openai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL },

@@ -26,7 +26,10 @@ export const RunEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('llm.called'),
     ...stepBase,
+    tier: Tier,
     model: ModelRef,
+    /** Answered by a model after the first of the tier's chain (the ones before were skipped or failed). */
+    fallback: z.boolean(),
     callId: z.string(),
     finishReason: FinishReason,
     toolCalls: z.int().min(0),
@@ -39,6 +42,7 @@ export const RunEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('llm.failed'),
     ...stepBase,
+    tier: Tier,
     model: ModelRef,
     error: StructuredError,
     latencyMs: z.number(),

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RunRequest } from './run-request.ts';
+import { hasProtoKey, RunRequest } from './run-request.ts';
 
 const agentNamePattern = /^[a-z][a-z0-9_-]{0,63}$/;
 const tenantIdPattern = /^[a-zA-Z0-9_.-]{1,64}$/;
@@ -37,7 +37,8 @@ const metadata = fc.dictionary(anyString({ maxLength: 64 }), anyString({ maxLeng
 const wellFormedRequest = fc.record(
   {
     agent: agentName,
-    input: fc.jsonValue(),
+    // A `__proto__` key is refused (see the test below), so a well-formed input has none.
+    input: fc.jsonValue().filter((value) => !hasProtoKey(value)),
     tenantId,
     threadId: anyString({ minLength: 1, maxLength: 256 }),
     idempotencyKey: anyString({ minLength: 1, maxLength: 256 }),
@@ -148,6 +149,17 @@ describe('RunRequest properties', () => {
         expect(RunRequest.parse(result.data)).toEqual(result.data);
       }),
       { numRuns: 1_000 },
+    );
+  });
+
+  it('refuses an input with a __proto__ key anywhere, rather than silently dropping it', () => {
+    for (const input of ['{"__proto__":""}', '{"a":[{"__proto__":{"polluted":true}}]}']) {
+      const result = RunRequest.safeParse({ agent: 'research', input: JSON.parse(input) });
+      expect(result.success).toBe(false);
+      expect(result.error?.issues[0]?.message).toBe('input may not use the object key __proto__');
+    }
+    expect(RunRequest.safeParse({ agent: 'research', input: { proto: 1, ['__proto']: 2 } }).success).toBe(
+      true,
     );
   });
 

@@ -36,17 +36,39 @@ export function jsonDepth(value: unknown): number {
 }
 
 /**
+ * Whether a JSON value has an object key `__proto__` anywhere. Such a key cannot survive being copied
+ * into a plain object (it sets the prototype instead), so the input would silently lose it; it is
+ * refused instead, and prototype pollution through an input is ruled out with it.
+ */
+export function hasProtoKey(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (current === null || typeof current !== 'object') continue;
+    if (!Array.isArray(current) && Object.hasOwn(current, '__proto__')) return true;
+    for (const child of Object.values(current)) stack.push(child);
+  }
+  return false;
+}
+
+/**
  * What a producer sends to start a run (over HTTP, or as BullMQ job data). `input` is checked here only
  * for presence; its shape is the agent's business (its zod input schema in the worker, its published
  * JSON Schema in the API).
  */
 export const RunRequest = z.strictObject({
   agent: AgentName,
+  // Checked before z.json() copies the value, since the copy would already have lost the key.
   input: z
-    .json()
-    .refine(
-      (input) => jsonDepth(input) <= maxInputDepth,
-      `input may nest at most ${maxInputDepth} levels deep`,
+    .unknown()
+    .refine((input) => !hasProtoKey(input), 'input may not use the object key __proto__')
+    .pipe(
+      z
+        .json()
+        .refine(
+          (input) => jsonDepth(input) <= maxInputDepth,
+          `input may nest at most ${maxInputDepth} levels deep`,
+        ),
     ),
   tenantId: TenantId.default('default'),
   threadId: z.string().min(1).max(256).optional(),

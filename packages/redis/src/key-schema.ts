@@ -32,8 +32,23 @@ export function createKeySchema(prefix: string) {
         approvals: `${base}:approvals`,
       };
     },
-    /** Every run event of every tenant, trimmed; read by the metrics process and the demo. */
-    events: `${prefix}:events`,
+    /**
+     * Every run event of every tenant, trimmed; read by the metrics process and the demo. The hash tag
+     * puts the metrics process's aggregates in the stream's slot, so applying events and acknowledging
+     * them is one atomic script on Redis Cluster too.
+     */
+    events: `${prefix}:{events}`,
+    /** The metrics process's state, beside the stream it consumes. */
+    metrics: {
+      /** Durable counters and histogram buckets: field `name|labels[|bucket]` -> value. */
+      totals: `${prefix}:{events}:metrics:totals`,
+      /** Run and model call outcomes and cost per time bucket, for the alert window. */
+      window: `${prefix}:{events}:metrics:window`,
+      /** Cost per tenant per UTC day: field `day|tenant` -> USD. */
+      tenantCost: `${prefix}:{events}:metrics:tenant-cost`,
+      /** Each alert's state (firing or not, since when, notified or not). */
+      alerts: `${prefix}:{events}:metrics:alerts`,
+    },
     /** The pub/sub channel that carries requests to every worker (cancel a run it holds). */
     control: `${prefix}:control`,
     /** Agent manifests published by workers, by agent name. */

@@ -17,6 +17,7 @@ const scripts = {
   plainloopSpendSettle: { numberOfKeys: 3, lua: script('spend-settle') },
   plainloopAdmissionReserve: { numberOfKeys: 4, lua: script('admission-reserve') },
   plainloopAdmissionSettle: { numberOfKeys: 2, lua: script('admission-settle') },
+  plainloopMetricsApply: { numberOfKeys: 4, lua: script('metrics-apply') },
 } as const;
 
 export type ScriptedRedis = Redis & {
@@ -76,6 +77,14 @@ export type ScriptedRedis = Redis & {
     reservationId: string,
     reservedTokens: string,
     usedTokens: string,
+  ): Promise<number>;
+  plainloopMetricsApply(
+    streamKey: string,
+    totalsKey: string,
+    windowKey: string,
+    tenantCostKey: string,
+    group: string,
+    ...argv: string[]
   ): Promise<number>;
 };
 

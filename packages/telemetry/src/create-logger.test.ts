@@ -36,4 +36,17 @@ describe('createLogger', () => {
     }
     expect(written).toContain('[redacted]');
   });
+
+  it('blanks a secret value wherever it appears: in a message, an error, or escaped inside JSON', () => {
+    const { lines, destination } = capture();
+    const secrets = ['sk-live-"quoted"-key', '777:bot-token'];
+    const logger = createLogger({ service: 'worker', destination, secrets });
+    logger.warn({ err: new Error('Incorrect API key provided: sk-live-"quoted"-key') }, 'model call failed');
+    logger.info({ url: 'https://api.telegram.org/bot777:bot-token/sendMessage' }, 'sent');
+    const written = lines.join('');
+    expect(written).not.toContain('quoted');
+    expect(written).not.toContain('bot-token');
+    expect(written).toContain('Incorrect API key provided: [redacted]');
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+  });
 });

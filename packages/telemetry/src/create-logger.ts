@@ -36,13 +36,33 @@ export type LoggerOptions = {
   service: string;
   level?: string;
   destination?: DestinationStream;
+  /** Secret values to blank out wherever they appear in a line, whatever field or message holds them. */
+  secrets?: readonly string[];
 };
 
-/** JSON lines on stdout (or `destination`), ISO times, secrets redacted. */
+/** Each secret as it appears in a JSON line: raw, and escaped the way JSON.stringify writes it. */
+function secretForms(secrets: readonly string[]): string[] {
+  const forms = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
+  // Longest first, so a secret that contains another is blanked whole.
+  return [...new Set(forms)]
+    .filter((form) => form.length > 0)
+    .sort((left, right) => right.length - left.length);
+}
+
+/** JSON lines on stdout (or `destination`), ISO times, secrets redacted by path and by value. */
 export function createLogger(options: LoggerOptions): Logger {
+  const forms = secretForms(options.secrets ?? []);
   return pino(
     {
       level: options.level ?? 'info',
+      ...(forms.length === 0
+        ? {}
+        : {
+            hooks: {
+              streamWrite: (line: string) =>
+                forms.reduce((scrubbed, form) => scrubbed.replaceAll(form, '[redacted]'), line),
+            },
+          }),
       base: { service: options.service, pid: process.pid },
       redact: { paths: redactedPaths, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,

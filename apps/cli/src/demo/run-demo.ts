@@ -19,6 +19,7 @@ import { demoRuns } from './demo-runs.ts';
 import { describeEvent } from './describe-event.ts';
 import { exitOfAny, type FleetProcess, startPlainloopProcess, stopProcesses } from './fleet-processes.ts';
 import { formatTable } from './format-table.ts';
+import { metricsSummary } from './metrics-summary.ts';
 
 export type DemoOptions = {
   config: PlainloopConfig;
@@ -95,6 +96,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const logDirectory = await mkdtemp(join(tmpdir(), 'plainloop-demo-'));
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
+  const metricsPort = await freePort();
+  const metricsUrl = `http://127.0.0.1:${metricsPort}`;
   const childEnvironment: NodeJS.ProcessEnv = {
     ...options.environment,
     REDIS_URL: redisUrl,
@@ -103,11 +106,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     HOST: '127.0.0.1',
     PLAINLOOP_AGENTS: options.agentsPath,
     PLAINLOOP_CONCURRENCY: '2',
+    PLAINLOOP_METRICS_PORT: String(metricsPort),
   };
   const fleet: FleetProcess[] = [
     startPlainloopProcess('api', ['api'], childEnvironment, logDirectory),
     startPlainloopProcess('worker-1', ['worker'], childEnvironment, logDirectory),
     startPlainloopProcess('worker-2', ['worker'], childEnvironment, logDirectory),
+    startPlainloopProcess('metrics', ['metrics'], childEnvironment, logDirectory),
   ];
   const fleetDied = exitOfAny(fleet);
   fleetDied.catch(() => {});
@@ -118,7 +123,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       waitForAgents(baseUrl, ['research', 'lead-qualification'], Date.now() + 30_000),
       fleetDied,
     ]);
-    say(`API: ${baseUrl}   workers: 2 processes × concurrency 2   logs: ${logDirectory}`);
+    say(`API: ${baseUrl}   workers: 2 processes × concurrency 2   metrics: ${metricsUrl}/metrics`);
+    say(`logs: ${logDirectory}`);
     for (const agent of agents)
       say(
         `agent ${agent.name}: plan ${agent.models.plan.join(' → ')}, execute ${agent.models.execute.join(' → ')}`,
@@ -183,6 +189,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       say('  calls are priced as openai:gpt-4.1, execute-tier calls as openai:gpt-4.1-mini, at list prices.');
       say('  Set OPENAI_API_KEY to run the same agents on OpenAI.');
     }
+    say();
+    say(await metricsSummary(metricsUrl, labels.size, Date.now() + 10_000));
     const failed = views.filter(({ view }) => view.status !== 'succeeded');
     say();
     say(

@@ -1,8 +1,9 @@
 import { type AgentLimits, type BudgetDetail, modelRefOf, totalTokens } from '@plainloop/contracts';
 import type { SpendGuard, SpendRefusal } from '@plainloop/llm';
+import { utcDayOf } from '@plainloop/telemetry';
 import { BudgetExceededError } from '../errors/budget-exceeded-error.ts';
 import type { RunSession } from '../run-session.ts';
-import { type SpendReservation, utcDay } from './tenant-budget.ts';
+import type { SpendReservation } from './tenant-budget.ts';
 
 const usd = (amount: number) => `$${amount.toFixed(6)}`;
 
@@ -48,7 +49,7 @@ export function createSpendGuard(session: RunSession, limits: AgentLimits): Spen
         // Report the spend of the budget that refused: the run's own, or the tenant's today.
         const spent = runBudget
           ? state.costUsd
-          : await budgets.spent(state.tenantId, utcDay(session.environment.now()));
+          : await budgets.spent(state.tenantId, utcDayOf(session.environment.now()));
         return refuse(
           `${pricedAs} has no known price, so the call cannot be checked against the ${usd(limit)} budget (add it with PLAINLOOP_PRICES_FILE)`,
           { budget: runBudget ? 'run_cost_usd' : 'tenant_daily_usd', limit, spent },

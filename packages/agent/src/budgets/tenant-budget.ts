@@ -1,4 +1,5 @@
 import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } from '@plainloop/redis';
+import { utcDayOf } from '@plainloop/telemetry';
 
 /** Budgets are kept in integer nano-dollars in Redis, so sums of tiny costs do not drift. */
 const nanoPerUsd = 1_000_000_000;
@@ -20,10 +21,6 @@ export type SpendReservation = { tenantId: string; day: string; callId: string; 
 export type SpendDecision =
   | { reserved: true; reservation: SpendReservation | undefined }
   | { reserved: false; limitUsd: number; spentUsd: number; inFlightUsd: number };
-
-export function utcDay(now: number): string {
-  return new Date(now).toISOString().slice(0, 10);
-}
 
 /**
  * A tenant's daily USD budget, shared by the whole fleet: each model call reserves its estimated cost
@@ -47,7 +44,7 @@ export class TenantBudget {
   async reserve(tenantId: string, callId: string, estimatedUsd: number, now: number): Promise<SpendDecision> {
     const limit = this.limitOf(tenantId);
     if (limit === undefined) return { reserved: true, reservation: undefined };
-    const day = utcDay(now);
+    const day = utcDayOf(now);
     const keys = this.#keys.tenantSpend(tenantId, day);
     const nano = toNano(estimatedUsd);
     const [reserved, spent, inFlight] = await this.#redis.plainloopSpendReserve(

@@ -55,7 +55,15 @@ export type RouterDependencies = {
 };
 
 export type RouteOutcome =
-  | { kind: 'answered'; model: LanguageModel; callId: string; result: GenerateResult; latencyMs: number }
+  | {
+      kind: 'answered';
+      model: LanguageModel;
+      callId: string;
+      result: GenerateResult;
+      latencyMs: number;
+      /** Answered by a model after the first of the chain: the ones before it were skipped or failed. */
+      fallback: boolean;
+    }
   /** No model can take the call now; the earliest one can in `retryInMs`. */
   | { kind: 'wait'; retryInMs: number; reason: WaitReason }
   /** Every model failed in a way waiting would not mend. */
@@ -236,7 +244,7 @@ export async function routeCall(
           if (outcome.status === 'rejected')
             await onEvent({ type: 'bookkeeping_failed', model: ref, error: outcome.reason });
         }
-        return { kind: 'answered', model, callId, result, latencyMs };
+        return { kind: 'answered', model, callId, result, latencyMs, fallback: model !== chain[0] };
       }
     } finally {
       if (!healthReported) await breaker.releaseProbe(ref).catch(() => undefined);

@@ -1,0 +1,102 @@
+import type { CircuitBreaker } from '@plainloop/llm';
+import type { KeySchema, Redis } from '@plainloop/redis';
+import type { Queue } from 'bullmq';
+import { Gauge, type Registry } from 'prom-client';
+import { metricsGroup } from './event-consumer.ts';
+
+export type LiveGaugeSources = {
+  redis: Redis;
+  keys: KeySchema;
+  /** The queues whose jobs are counted, by name. */
+  queues: ReadonlyArray<Queue>;
+  breaker: CircuitBreaker;
+};
+
+const jobStates = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'completed',
+  'failed',
+] as const;
+
+const breakerValue = { closed: 0, half_open: 1, open: 2 } as const;
+
+/**
+ * Gauges read from Redis at scrape time, so they are as fresh as the scrape and cost nothing between
+ * scrapes: queue depth by state, each model's breaker, how far the metrics process is behind the
+ * stream, and which of its alerts fire.
+ */
+export function registerLiveGauges(registry: Registry, sources: LiveGaugeSources): void {
+  const { redis, keys, queues, breaker } = sources;
+  new Gauge({
+    name: 'plainloop_queue_jobs',
+    help: 'Jobs in each BullMQ queue, by state.',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      for (const queue of queues) {
+        const counts = await queue.getJobCounts(...jobStates);
+        for (const state of jobStates) this.set({ queue: queue.name, state }, counts[state] ?? 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'plainloop_breaker_state',
+    help: "Each model's fleet-wide circuit breaker: 0 closed, 1 half-open, 2 open.",
+    labelNames: ['provider', 'model'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const snapshot of await breaker.read()) {
+        const colon = snapshot.model.indexOf(':');
+        this.set(
+          { provider: snapshot.model.slice(0, colon), model: snapshot.model.slice(colon + 1) },
+          breakerValue[snapshot.state],
+        );
+      }
+    },
+  });
+  const consumerState = async () => {
+    const groups = (await redis.xinfo('GROUPS', keys.events).catch(() => [])) as unknown[][];
+    for (const group of groups) {
+      const fields = Object.fromEntries(
+        Array.from({ length: group.length / 2 }, (_, index) => [group[index * 2], group[index * 2 + 1]]),
+      ) as Record<string, unknown>;
+      if (fields.name === metricsGroup)
+        return { lag: Number(fields.lag ?? 0), pending: Number(fields.pending ?? 0) };
+    }
+    return { lag: 0, pending: 0 };
+  };
+  new Gauge({
+    name: 'plainloop_event_consumer_lag',
+    help: 'Run events in the stream the metrics process has not read yet.',
+    registers: [registry],
+    async collect() {
+      this.set((await consumerState()).lag);
+    },
+  });
+  new Gauge({
+    name: 'plainloop_event_consumer_pending',
+    help: 'Run events the metrics process read but has not applied and acknowledged yet.',
+    registers: [registry],
+    async collect() {
+      this.set((await consumerState()).pending);
+    },
+  });
+  new Gauge({
+    name: 'plainloop_alert_firing',
+    help: "1 while one of the metrics process's own alerts fires, 0 once it resolved.",
+    labelNames: ['alert'],
+    registers: [registry],
+    async collect() {
+      const states = await redis.hgetall(keys.metrics.alerts);
+      for (const [alert, json] of Object.entries(states)) {
+        const state = JSON.parse(json) as { firing: boolean };
+        this.set({ alert }, state.firing ? 1 : 0);
+      }
+    },
+  });
+}

@@ -1,0 +1,278 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '@plainloop/config';
+import type { RunEvent } from '@plainloop/contracts';
+import { withPlainloopScripts } from '@plainloop/redis';
+import { createLogger, RunEventStream } from '@plainloop/telemetry';
+import {
+  type FakeTelegramServer,
+  sampleValue,
+  scrape,
+  startFakeTelegramServer,
+  type TestRedis,
+  useTestRedis,
+  waitFor,
+} from '@plainloop/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { metricsGroup } from './event-consumer.ts';
+import { type RunningMetrics, startMetrics } from './start-metrics.ts';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+type Draft = { type: RunEvent['type'] } & Record<string, unknown>;
+let runCounter = 0;
+function eventOf(draft: Draft, runId = `run-${runCounter}`): RunEvent {
+  return { runId, tenantId: 'acme', agent: 'helper', at: Date.now(), step: 0, ...draft } as RunEvent;
+}
+
+const usage = { inputTokens: 100, cachedInputTokens: 40, outputTokens: 20, reasoningTokens: 0 };
+const error = (code: string) => ({ code, message: 'it went wrong', retryable: false });
+
+describe('the metrics process', { timeout: 60_000 }, () => {
+  let redis: TestRedis;
+  let events: RunEventStream;
+  let metrics: RunningMetrics | undefined;
+  let telegram: FakeTelegramServer;
+
+  beforeEach(async () => {
+    redis = await useTestRedis();
+    events = new RunEventStream(redis.client, redis.keys);
+    telegram = await startFakeTelegramServer();
+    runCounter += 1;
+  });
+  afterEach(async () => {
+    await metrics?.close();
+    metrics = undefined;
+    await telegram.close();
+    await redis.close();
+  });
+
+  async function start(environment: Record<string, string> = {}): Promise<RunningMetrics> {
+    const config = loadConfig({
+      PLAINLOOP_REDIS_PREFIX: redis.prefix,
+      PLAINLOOP_METRICS_PORT: '0',
+      PLAINLOOP_METRICS_CONSUMER: 'metrics-test',
+      ...environment,
+    });
+    metrics = await startMetrics({ config, redisUrl: redis.url, logger });
+    return metrics;
+  }
+
+  async function publish(...drafts: Draft[]): Promise<void> {
+    for (const draft of drafts) await events.publish(eventOf(draft));
+  }
+
+  it('turns run events into counters and histograms, and serves them on /metrics', async () => {
+    const running = await start();
+    await publish(
+      { type: 'run.started', attempt: 1 },
+      { type: 'step.started', tier: 'plan' },
+      {
+        type: 'llm.failed',
+        tier: 'plan',
+        model: 'openai:gpt-x',
+        error: error('llm_rate_limited'),
+        latencyMs: 300,
+        attempt: 1,
+        willRetry: true,
+      },
+      {
+        type: 'llm.called',
+        tier: 'plan',
+        model: 'openai:gpt-x',
+        fallback: true,
+        callId: 'call-1',
+        finishReason: 'tool_calls',
+        toolCalls: 1,
+        usage,
+        costUsd: 0.0125,
+        costKnown: true,
+        latencyMs: 1_500,
+      },
+      { type: 'tool.called', tool: 'search', callId: 't1', latencyMs: 30 },
+      { type: 'tool.failed', tool: 'search', callId: 't2', error: error('tool_timeout'), latencyMs: 5_000 },
+      {
+        type: 'budget.exceeded',
+        budget: 'run_cost_usd',
+        limit: 0.01,
+        spent: 0.0125,
+      },
+      {
+        type: 'run.finished',
+        status: 'budget_exceeded',
+        steps: 1,
+        usage,
+        costUsd: 0.0125,
+        durationMs: 2_000,
+        error: error('budget_exceeded'),
+      },
+    );
+    await waitFor('8 events applied', () => (running.consumer.applied >= 8 ? true : undefined));
+    const samples = await scrape(running.url);
+    const model = { provider: 'openai', model: 'gpt-x' };
+
+    expect(sampleValue(samples, 'plainloop_runs_started_total', { agent: 'helper' })).toBe(1);
+    expect(sampleValue(samples, 'plainloop_steps_total', { agent: 'helper', tier: 'plan' })).toBe(1);
+    expect(sampleValue(samples, 'plainloop_llm_requests_total', { ...model, outcome: 'success' })).toBe(1);
+    expect(sampleValue(samples, 'plainloop_llm_requests_total', { ...model, outcome: 'rate_limited' })).toBe(
+      1,
+    );
+    expect(sampleValue(samples, 'plainloop_llm_fallbacks_total', { ...model, tier: 'plan' })).toBe(1);
+    expect(sampleValue(samples, 'plainloop_llm_cost_usd_total', { ...model, agent: 'helper' })).toBeCloseTo(
+      0.0125,
+    );
+    expect(sampleValue(samples, 'plainloop_llm_tokens_total', { ...model, kind: 'input' })).toBe(100);
+    expect(sampleValue(samples, 'plainloop_llm_tokens_total', { ...model, kind: 'cached_input' })).toBe(40);
+    expect(
+      sampleValue(samples, 'plainloop_llm_tokens_total', { ...model, kind: 'reasoning' }),
+    ).toBeUndefined();
+    // Histograms are cumulative: the 0.3 s failure is under 0.5, both calls are under 2.
+    const latency = 'plainloop_llm_request_duration_seconds_bucket';
+    expect(sampleValue(samples, latency, { ...model, le: '0.25' })).toBe(0);
+    expect(sampleValue(samples, latency, { ...model, le: '0.5' })).toBe(1);
+    expect(sampleValue(samples, latency, { ...model, le: '2' })).toBe(2);
+    expect(sampleValue(samples, latency, { ...model, le: '+Inf' })).toBe(2);
+    expect(sampleValue(samples, 'plainloop_llm_request_duration_seconds_sum', model)).toBeCloseTo(1.8);
+    expect(sampleValue(samples, 'plainloop_tool_calls_total', { tool: 'search', outcome: 'error' })).toBe(1);
+    expect(
+      sampleValue(samples, 'plainloop_tool_errors_total', { tool: 'search', code: 'tool_timeout' }),
+    ).toBe(1);
+    expect(
+      sampleValue(samples, 'plainloop_errors_total', { component: 'llm', code: 'llm_rate_limited' }),
+    ).toBe(1);
+    expect(sampleValue(samples, 'plainloop_budget_stops_total', { budget: 'run_cost_usd' })).toBe(1);
+    expect(sampleValue(samples, 'plainloop_runs_finished_total', { status: 'budget_exceeded' })).toBe(1);
+    expect(sampleValue(samples, 'plainloop_run_duration_seconds_count', { status: 'budget_exceeded' })).toBe(
+      1,
+    );
+    expect(sampleValue(samples, 'plainloop_events_total', { type: 'llm.called' })).toBe(1);
+    expect(sampleValue(samples, 'plainloop_queue_jobs', { queue: 'plainloop-runs', state: 'waiting' })).toBe(
+      0,
+    );
+    expect(sampleValue(samples, 'plainloop_event_consumer_lag')).toBe(0);
+    // The tenant label is off by default, to bound cardinality.
+    expect(
+      samples.some((sample) => sample.name === 'plainloop_llm_cost_usd_total' && 'tenant' in sample.labels),
+    ).toBe(false);
+  });
+
+  it('labels cost by tenant when configured, and keeps each tenant’s cost of the day', async () => {
+    const running = await start({ PLAINLOOP_METRICS_TENANT_LABEL: 'true' });
+    const called = {
+      type: 'llm.called' as const,
+      tier: 'execute',
+      model: 'openai:gpt-x',
+      fallback: false,
+      callId: 'c',
+      finishReason: 'stop',
+      toolCalls: 0,
+      usage,
+      costUsd: 0.5,
+      costKnown: true,
+      latencyMs: 10,
+    };
+    await events.publish(eventOf(called));
+    await events.publish({ ...eventOf(called), tenantId: 'globex', costUsd: 0.25 } as RunEvent);
+    await waitFor('2 events applied', () => (running.consumer.applied >= 2 ? true : undefined));
+    const samples = await scrape(running.url);
+    expect(sampleValue(samples, 'plainloop_llm_cost_usd_total', { tenant: 'acme' })).toBe(0.5);
+    expect(sampleValue(samples, 'plainloop_llm_cost_usd_total', { tenant: 'globex' })).toBe(0.25);
+    const day = new Date().toISOString().slice(0, 10);
+    expect(Number(await redis.client.hget(redis.keys.metrics.tenantCost, `${day}|globex`))).toBe(0.25);
+  });
+
+  it('applies an event once though it is delivered again after the process that read it died', async () => {
+    await publish({ type: 'run.started', attempt: 1 }, { type: 'run.started', attempt: 1 });
+    // A metrics process read both events and died before it applied them: they are pending for it.
+    await redis.client.xgroup('CREATE', redis.keys.events, metricsGroup, '0', 'MKSTREAM');
+    const read = (await redis.client.xreadgroup(
+      'GROUP',
+      metricsGroup,
+      'metrics-test',
+      'STREAMS',
+      redis.keys.events,
+      '>',
+    )) as Array<[string, Array<[string, string[]]>]>;
+    expect(read[0]?.[1]).toHaveLength(2);
+
+    const running = await start();
+    await publish({ type: 'run.started', attempt: 1 });
+    await waitFor('3 events applied', () => (running.consumer.applied >= 3 ? true : undefined));
+    // A second delivery of an applied event (a peer claimed it while the first was slow) changes nothing.
+    const [firstId] = read[0]?.[1]?.[0] ?? [];
+    const scripted = withPlainloopScripts(redis.client);
+    const field = 'plainloop_runs_started_total|["helper"]';
+    const again = await scripted.plainloopMetricsApply(
+      redis.keys.events,
+      redis.keys.metrics.totals,
+      redis.keys.metrics.window,
+      redis.keys.metrics.tenantCost,
+      metricsGroup,
+      firstId as string,
+      '1',
+      '2',
+      field,
+      '1',
+    );
+    expect(again).toBe(0);
+    const samples = await scrape(running.url);
+    expect(sampleValue(samples, 'plainloop_runs_started_total', { agent: 'helper' })).toBe(3);
+    expect(sampleValue(samples, 'plainloop_event_consumer_pending')).toBe(0);
+  });
+
+  it('tells Telegram once when the run error rate crosses the threshold and once when it resolves', async () => {
+    const running = await start({
+      PLAINLOOP_ALERT_WINDOW_SECONDS: '60',
+      PLAINLOOP_ALERT_MIN_SAMPLES: '10',
+      PLAINLOOP_ALERT_EVALUATE_MS: '100',
+      TELEGRAM_BOT_TOKEN: '123456:planted-bot-token',
+      TELEGRAM_CHAT_ID: '-100200300',
+      TELEGRAM_API_URL: telegram.baseUrl,
+    });
+    const finished = (status: string): Draft => ({
+      type: 'run.finished',
+      status,
+      steps: 1,
+      usage,
+      costUsd: 0,
+      durationMs: 100,
+      ...(status === 'failed' ? { error: error('llm_server') } : {}),
+    });
+    // 1 failure in 9 runs: 11%, but too few runs to judge.
+    await publish(...Array.from({ length: 8 }, () => finished('succeeded')), finished('failed'));
+    await waitFor('9 events applied', () => (running.consumer.applied >= 9 ? true : undefined));
+    await sleep(400);
+    expect(telegram.requests).toHaveLength(0);
+
+    // 2 failures in 12 runs (16.7%) crosses 5%; Telegram fails the first try, the next evaluation resends.
+    telegram.failNext({ status: 500 });
+    await publish(finished('succeeded'), finished('succeeded'), finished('failed'));
+    await waitFor('the firing message', () => (telegram.delivered().length >= 1 ? true : undefined));
+    await sleep(500);
+    const [firing] = telegram.delivered();
+    expect(telegram.delivered()).toHaveLength(1);
+    expect(telegram.requests.length).toBeGreaterThanOrEqual(2);
+    expect(firing?.botToken).toBe('123456:planted-bot-token');
+    expect(firing?.body.chat_id).toBe('-100200300');
+    expect(firing?.body.text).toMatch(
+      /FIRING PlainloopRunErrorRateHigh\nrun error rate 16\.7% over the last 1 min \(2 of 12/,
+    );
+    const whileFiring = await scrape(running.url);
+    expect(sampleValue(whileFiring, 'plainloop_alert_firing', { alert: 'PlainloopRunErrorRateHigh' })).toBe(
+      1,
+    );
+    expect(sampleValue(whileFiring, 'plainloop_alert_firing', { alert: 'PlainloopLlmErrorRateHigh' })).toBe(
+      0,
+    );
+
+    // 2 failures in 42 runs (4.8%): resolved, once.
+    await publish(...Array.from({ length: 30 }, () => finished('succeeded')));
+    await waitFor('the resolved message', () => (telegram.delivered().length >= 2 ? true : undefined));
+    await sleep(500);
+    expect(telegram.delivered().map((request) => String(request.body.text).split('\n')[0])).toEqual([
+      '🔥 FIRING PlainloopRunErrorRateHigh',
+      '✅ RESOLVED PlainloopRunErrorRateHigh',
+    ]);
+    const afterwards = await scrape(running.url);
+    expect(sampleValue(afterwards, 'plainloop_alert_firing', { alert: 'PlainloopRunErrorRateHigh' })).toBe(0);
+  });
+});

@@ -1,0 +1,24 @@
+import type { KeySchema, Redis } from '@plainloop/redis';
+
+/** The field of a tenant's cost on one UTC day in `keys.metrics.tenantCost`, written by the metrics process. */
+export function tenantCostField(day: string, tenantId: string): string {
+  return `${day}|${tenantId}`;
+}
+
+/** The UTC day of a time, as the tenant's daily cost and budget are keyed. */
+export function utcDayOf(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 10);
+}
+
+/**
+ * What a tenant's model calls cost on a UTC day, in USD, as the metrics process counted them from the
+ * run events (a few hundred milliseconds behind the calls while it keeps up).
+ */
+export async function readTenantCost(
+  redis: Redis,
+  keys: KeySchema,
+  tenantId: string,
+  day: string,
+): Promise<number> {
+  return Number((await redis.hget(keys.metrics.tenantCost, tenantCostField(day, tenantId))) ?? 0);
+}
