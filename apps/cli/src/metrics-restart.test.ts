@@ -14,10 +14,9 @@ import {
 } from '@plainloop/testing';
 import type { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type FleetProcess, startPlainloopProcess, stopProcesses } from './demo/fleet-processes.ts';
+import { type FleetProcess, freePort, startPlainloopProcess, stopProcesses } from './demo/fleet-processes.ts';
 import { exitOf, type Fleet, startFleet } from './test-fixtures/fleet-harness.ts';
 import { monitoringModel } from './test-fixtures/monitoring-model.ts';
-import { freePort } from './test-fixtures/prometheus-server.ts';
 
 const agentsPath = new URL('./test-fixtures/monitoring-agents.ts', import.meta.url).pathname;
 const logger = createLogger({ service: 'test', level: 'silent' });

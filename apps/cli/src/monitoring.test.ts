@@ -23,10 +23,10 @@ import {
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FleetProcess, startPlainloopProcess, stopProcesses } from './demo/fleet-processes.ts';
+import { type FleetProcess, freePort, startPlainloopProcess, stopProcesses } from './demo/fleet-processes.ts';
 import { type Fleet, startFleet } from './test-fixtures/fleet-harness.ts';
 import { monitoringModel } from './test-fixtures/monitoring-model.ts';
-import { freePort, type PrometheusServer, startPrometheus } from './test-fixtures/prometheus-server.ts';
+import { type PrometheusServer, startPrometheus } from './test-fixtures/prometheus-server.ts';
 
 const repository = new URL('../../../', import.meta.url).pathname;
 const agentsPath = new URL('./test-fixtures/monitoring-agents.ts', import.meta.url).pathname;
@@ -116,6 +116,7 @@ describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
         PLAINLOOP_METRICS_CONSUMER: 'metrics-under-test',
         PLAINLOOP_ALERT_EVALUATE_MS: '200',
         PLAINLOOP_ALERT_MIN_SAMPLES: '5',
+        PLAINLOOP_TENANT_DAILY_BUDGETS: '{"acme":100}',
         TELEGRAM_CHAT_ID: '-1001',
         TELEGRAM_API_URL: telegram.baseUrl,
         ...planted,

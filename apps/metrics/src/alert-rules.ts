@@ -11,6 +11,8 @@ export type AlertSettings = {
   minSamples: number;
   /** Spend per hour (projected from the window) above this fires; 0 turns the alert off. */
   costPerHourUsd: number;
+  /** A tenant that spent this share of its daily budget today fires its budget alert. */
+  budgetBurnRatio: number;
 };
 
 export type AlertVerdict = { alert: string; firing: boolean; summary: string };
@@ -43,6 +45,35 @@ export function evaluateAlertRules(totals: WindowTotals, settings: AlertSettings
       alert: 'PlainloopCostBurnHigh',
       firing: perHour > settings.costPerHourUsd,
       summary: `spend at $${perHour.toFixed(2)}/hour over the last ${minutes} min (alert above $${settings.costPerHourUsd.toFixed(2)}/hour)`,
+    });
+  }
+  return verdicts;
+}
+
+/** The alert about one tenant's daily budget; one per tenant, so each fires and resolves on its own. */
+export const budgetBurnAlert = (tenantId: string) => `PlainloopTenantBudgetBurn:${tenantId}`;
+
+/**
+ * Tenants near the end of their daily budget: spent at least `ratio` of it today. Runs stop at the
+ * budget anyway (`budget_exceeded`); this warns first, while there is still time to raise it.
+ * `tenants` are the ones to judge: those with a budget of their own, those that spent today, and
+ * those whose alert fired before (so it can resolve when a new day starts).
+ */
+export function evaluateBudgetBurn(
+  tenants: Iterable<string>,
+  costToday: ReadonlyMap<string, number>,
+  dailyUsd: Readonly<Record<string, number>>,
+  ratio: number,
+): AlertVerdict[] {
+  const verdicts: AlertVerdict[] = [];
+  for (const tenantId of new Set(tenants)) {
+    const limit = dailyUsd[tenantId] ?? dailyUsd['*'];
+    if (limit === undefined || tenantId === '*') continue;
+    const spent = costToday.get(tenantId) ?? 0;
+    verdicts.push({
+      alert: budgetBurnAlert(tenantId),
+      firing: spent / limit >= ratio,
+      summary: `tenant ${tenantId} has spent $${spent.toFixed(2)} of its $${limit.toFixed(2)} daily budget today (${percent(spent / limit)}; alert at ${percent(ratio)})`,
     });
   }
   return verdicts;

@@ -1,6 +1,12 @@
 import type { KeySchema, Redis } from '@plainloop/redis';
-import type { Logger } from '@plainloop/telemetry';
-import { type AlertSettings, evaluateAlertRules, type WindowTotals } from './alert-rules.ts';
+import { type Logger, utcDayOf } from '@plainloop/telemetry';
+import {
+  type AlertSettings,
+  budgetBurnAlert,
+  evaluateAlertRules,
+  evaluateBudgetBurn,
+  type WindowTotals,
+} from './alert-rules.ts';
 import type { WindowCount } from './event-increments.ts';
 import { sendTelegramMessage, type TelegramSettings } from './telegram-notifier.ts';
 
@@ -11,6 +17,8 @@ export type AlerterOptions = {
   redis: Redis;
   keys: KeySchema;
   settings: AlertSettings;
+  /** Daily USD budgets by tenant (`*` for the rest), as the workers enforce them. */
+  dailyBudgets: Readonly<Record<string, number>>;
   /** Width of one window bucket, in seconds (as the event increments use). */
   bucketSeconds: number;
   /** Where to send; without it alerts are evaluated, logged and exported, not sent. */
@@ -53,10 +61,39 @@ export class Alerter {
     return totals;
   }
 
+  /** What each tenant's model calls cost today, dropping days older than a week. */
+  async costToday(): Promise<Map<string, number>> {
+    const { redis, keys } = this.#options;
+    const today = utcDayOf(this.#now());
+    const weekAgo = utcDayOf(this.#now() - 7 * 24 * 3600_000);
+    const costs = new Map<string, number>();
+    const expired: string[] = [];
+    for (const [field, value] of Object.entries(await redis.hgetall(keys.metrics.tenantCost))) {
+      const separator = field.indexOf('|');
+      const day = field.slice(0, separator);
+      if (day === today) costs.set(field.slice(separator + 1), Number(value));
+      else if (day < weekAgo) expired.push(field);
+    }
+    if (expired.length > 0) await redis.hdel(keys.metrics.tenantCost, ...expired);
+    return costs;
+  }
+
   async evaluate(): Promise<void> {
-    const { redis, keys, logger } = this.#options;
-    const verdicts = evaluateAlertRules(await this.windowTotals(), this.#options.settings);
+    const { redis, keys, logger, settings, dailyBudgets } = this.#options;
     const stored = await redis.hgetall(keys.metrics.alerts);
+    const costs = await this.costToday();
+    const alertedTenants = Object.keys(stored)
+      .filter((alert) => alert.startsWith(budgetBurnAlert('')))
+      .map((alert) => alert.slice(budgetBurnAlert('').length));
+    const verdicts = [
+      ...evaluateAlertRules(await this.windowTotals(), settings),
+      ...evaluateBudgetBurn(
+        [...Object.keys(dailyBudgets), ...costs.keys(), ...alertedTenants],
+        costs,
+        dailyBudgets,
+        settings.budgetBurnRatio,
+      ),
+    ];
     for (const verdict of verdicts) {
       const previous = stored[verdict.alert]
         ? (JSON.parse(stored[verdict.alert] as string) as AlertState)

@@ -1,5 +1,6 @@
 import type { CircuitBreaker } from '@plainloop/llm';
 import type { KeySchema, Redis } from '@plainloop/redis';
+import { utcDayOf } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
 import { Gauge, type Registry } from 'prom-client';
 import { metricsGroup } from './event-consumer.ts';
@@ -10,6 +11,10 @@ export type LiveGaugeSources = {
   /** The queues whose jobs are counted, by name. */
   queues: ReadonlyArray<Queue>;
   breaker: CircuitBreaker;
+  /** Daily USD budgets by tenant (`*` for the rest). */
+  dailyBudgets: Readonly<Record<string, number>>;
+  /** Whether tenants without a budget of their own (under `*`) get a series each. */
+  tenantLabel: boolean;
 };
 
 const jobStates = [
@@ -30,7 +35,7 @@ const breakerValue = { closed: 0, half_open: 1, open: 2 } as const;
  * stream, and which of its alerts fire.
  */
 export function registerLiveGauges(registry: Registry, sources: LiveGaugeSources): void {
-  const { redis, keys, queues, breaker } = sources;
+  const { redis, keys, queues, breaker, dailyBudgets, tenantLabel } = sources;
   new Gauge({
     name: 'plainloop_queue_jobs',
     help: 'Jobs in each BullMQ queue, by state.',
@@ -84,6 +89,27 @@ export function registerLiveGauges(registry: Registry, sources: LiveGaugeSources
     registers: [registry],
     async collect() {
       this.set((await consumerState()).pending);
+    },
+  });
+  new Gauge({
+    name: 'plainloop_tenant_budget_used_ratio',
+    help: "Share of each budgeted tenant's daily USD budget spent today (tenants under `*` only with the tenant label on).",
+    labelNames: ['tenant'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const today = `${utcDayOf(Date.now())}|`;
+      const spent = new Map<string, number>();
+      for (const [field, value] of Object.entries(await redis.hgetall(keys.metrics.tenantCost))) {
+        if (field.startsWith(today)) spent.set(field.slice(today.length), Number(value));
+      }
+      const tenants = new Set(Object.keys(dailyBudgets).filter((tenant) => tenant !== '*'));
+      if (tenantLabel && dailyBudgets['*'] !== undefined)
+        for (const tenant of spent.keys()) tenants.add(tenant);
+      for (const tenant of tenants) {
+        const limit = dailyBudgets[tenant] ?? dailyBudgets['*'];
+        if (limit !== undefined) this.set({ tenant }, (spent.get(tenant) ?? 0) / limit);
+      }
     },
   });
   new Gauge({

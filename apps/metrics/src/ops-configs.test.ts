@@ -126,6 +126,7 @@ describe('ops/prometheus', () => {
         PlainloopBudgetStops: 'warning',
         PlainloopBreakerOpen: 'warning',
         PlainloopMetricsLagging: 'warning',
+        PlainloopTenantBudgetBurn: 'warning',
       });
     },
     TIMEOUT,

@@ -275,4 +275,43 @@ describe('the metrics process', { timeout: 60_000 }, () => {
     const afterwards = await scrape(running.url);
     expect(sampleValue(afterwards, 'plainloop_alert_firing', { alert: 'PlainloopRunErrorRateHigh' })).toBe(0);
   });
+
+  it('warns once a tenant has spent most of its daily budget, and shows how much of it is used', async () => {
+    const running = await start({
+      PLAINLOOP_TENANT_DAILY_BUDGETS: '{"acme":1,"initech":5}',
+      PLAINLOOP_ALERT_EVALUATE_MS: '100',
+      TELEGRAM_BOT_TOKEN: '123456:planted-bot-token',
+      TELEGRAM_CHAT_ID: '-100200300',
+      TELEGRAM_API_URL: telegram.baseUrl,
+    });
+    const called = (costUsd: number): Draft => ({
+      type: 'llm.called',
+      tier: 'execute',
+      model: 'openai:gpt-x',
+      fallback: false,
+      callId: `call-${costUsd}`,
+      finishReason: 'stop',
+      toolCalls: 0,
+      usage,
+      costUsd,
+      costKnown: true,
+      latencyMs: 10,
+    });
+    await publish(called(0.5));
+    await waitFor('1 event applied', () => (running.consumer.applied >= 1 ? true : undefined));
+    await sleep(400);
+    expect(telegram.requests).toHaveLength(0);
+    await publish(called(0.35));
+    await waitFor('the budget message', () => (telegram.delivered().length >= 1 ? true : undefined));
+    await sleep(400);
+    expect(telegram.delivered().map((request) => request.body.text)).toEqual([
+      '🔥 FIRING PlainloopTenantBudgetBurn:acme\ntenant acme has spent $0.85 of its $1.00 daily budget today (85.0%; alert at 80.0%)',
+    ]);
+    const samples = await scrape(running.url);
+    expect(sampleValue(samples, 'plainloop_tenant_budget_used_ratio', { tenant: 'acme' })).toBeCloseTo(0.85);
+    expect(sampleValue(samples, 'plainloop_tenant_budget_used_ratio', { tenant: 'initech' })).toBe(0);
+    expect(sampleValue(samples, 'plainloop_alert_firing', { alert: 'PlainloopTenantBudgetBurn:acme' })).toBe(
+      1,
+    );
+  });
 });

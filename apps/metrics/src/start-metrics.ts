@@ -53,6 +53,8 @@ export async function startMetrics(options: StartMetricsOptions): Promise<Runnin
     keys,
     queues: [queue],
     breaker: new CircuitBreaker(redis, keys, config.models.breaker),
+    dailyBudgets: config.budgets.dailyUsd,
+    tenantLabel: config.metrics.tenantLabel,
   });
 
   const consumer = new EventConsumer({
@@ -68,6 +70,7 @@ export async function startMetrics(options: StartMetricsOptions): Promise<Runnin
     redis,
     keys,
     settings: config.alerts,
+    dailyBudgets: config.budgets.dailyUsd,
     bucketSeconds,
     telegram:
       telegram.botToken && telegram.chatId

@@ -93,6 +93,7 @@ const Environment = z.object({
   PLAINLOOP_ALERT_ERROR_RATE: decimal(0.05, 0.0001, 1),
   PLAINLOOP_ALERT_MIN_SAMPLES: integer(20, 1),
   PLAINLOOP_ALERT_COST_PER_HOUR_USD: decimal(10, 0),
+  PLAINLOOP_ALERT_BUDGET_BURN_RATIO: decimal(0.8, 0.01, 1),
   PLAINLOOP_ALERT_EVALUATE_MS: integer(15_000, 100),
   TELEGRAM_BOT_TOKEN: optionalText,
   TELEGRAM_CHAT_ID: optionalText.pipe(
@@ -188,6 +189,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       errorRate: env.PLAINLOOP_ALERT_ERROR_RATE,
       minSamples: env.PLAINLOOP_ALERT_MIN_SAMPLES,
       costPerHourUsd: env.PLAINLOOP_ALERT_COST_PER_HOUR_USD,
+      budgetBurnRatio: env.PLAINLOOP_ALERT_BUDGET_BURN_RATIO,
       evaluateMs: env.PLAINLOOP_ALERT_EVALUATE_MS,
       telegram: {
         botToken: env.TELEGRAM_BOT_TOKEN,

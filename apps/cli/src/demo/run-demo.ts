@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +16,13 @@ import {
 import { RunEventStream } from '@plainloop/telemetry';
 import { demoRuns } from './demo-runs.ts';
 import { describeEvent } from './describe-event.ts';
-import { exitOfAny, type FleetProcess, startPlainloopProcess, stopProcesses } from './fleet-processes.ts';
+import {
+  exitOfAny,
+  type FleetProcess,
+  freePort,
+  startPlainloopProcess,
+  stopProcesses,
+} from './fleet-processes.ts';
 import { formatTable } from './format-table.ts';
 import { metricsSummary } from './metrics-summary.ts';
 
@@ -42,15 +47,6 @@ type RunView = {
   steps: Array<{ model: string }>;
   durationMs?: number;
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
 
 async function getJson<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   const response = await fetch(url, init);

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@plainloop/testing';
+import { freePort } from '../demo/fleet-processes.ts';
 
 export type PrometheusServer = {
   url: string;
@@ -15,14 +15,6 @@ export type PrometheusServer = {
   >;
   stop(): Promise<void>;
 };
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 /**
  * A real Prometheus (Debian's `prometheus`) scraping `target` every second, with `ruleFiles` loaded, its
