@@ -81,11 +81,17 @@ describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
   const runs: RunState[] = [];
   let midRun: { runCostUsd: number; tenantCostUsd: number; scrapedCostUsd: number };
 
+  /**
+   * The steady agent's runs belong to globex, which has a daily budget; the rest to acme, which has
+   * none (under a budget, the unpriced models those runs call would be refused).
+   */
+  const tenantOf = new Map<string, string>();
   async function submit(agent: string, plan: string, limits?: Record<string, number>): Promise<string> {
+    const tenantId = agent === 'steady' ? 'globex' : 'acme';
     const request = RunRequest.parse({
       agent,
       input: { plan },
-      tenantId: 'acme',
+      tenantId,
       ...(limits ? { limits } : {}),
     });
     const submitted = await submitRun(
@@ -93,13 +99,14 @@ describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
       request,
       Date.now(),
     );
+    tenantOf.set(submitted.state.runId, tenantId);
     return submitted.state.runId;
   }
   const settled = (runId: string, timeoutMs = 60_000) =>
     waitFor(
       `run ${runId} to finish`,
       async () => {
-        const state = await store.load('acme', runId);
+        const state = await store.load(tenantOf.get(runId) ?? 'acme', runId);
         return state && terminal.includes(state.status) ? state : undefined;
       },
       timeoutMs,
@@ -116,8 +123,8 @@ describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
         PLAINLOOP_METRICS_CONSUMER: 'metrics-under-test',
         PLAINLOOP_ALERT_EVALUATE_MS: '200',
         PLAINLOOP_ALERT_MIN_SAMPLES: '5',
-        PLAINLOOP_TENANT_DAILY_BUDGETS: '{"acme":100}',
         TELEGRAM_CHAT_ID: '-1001',
+        PLAINLOOP_TENANT_DAILY_BUDGETS: '{"globex":100}',
         TELEGRAM_API_URL: telegram.baseUrl,
         ...planted,
       },
@@ -144,6 +151,7 @@ describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
         OPENAI_BASE_URL: model.baseUrl,
         PLAINLOOP_BREAKER_COOLDOWN_MS: '3000',
         PLAINLOOP_PRICES_FILE: new URL('./test-fixtures/monitoring-prices.json', import.meta.url).pathname,
+        PLAINLOOP_TENANT_DAILY_BUDGETS: '{"globex":100}',
       },
     });
     fleet.startWorker('worker-1');
@@ -188,19 +196,24 @@ describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
     // A slow tool call: the run's and the tenant's cost are readable while it is still going.
     const slow = await submit('steady', 'slow');
     await waitFor('the slow run to be in its tool call', async () => {
-      const state = await store.load('acme', slow);
+      const state = await store.load('globex', slow);
       return state?.pending && state.status === 'running' ? true : undefined;
     });
     await sleep(600);
-    const runResponse = await api.inject({ method: 'GET', url: `/v1/runs/${slow}?tenantId=acme` });
-    const costResponse = await api.inject({ method: 'GET', url: '/v1/cost?tenantId=acme' });
+    const runResponse = await api.inject({ method: 'GET', url: `/v1/runs/${slow}?tenantId=globex` });
+    const costResponse = await api.inject({ method: 'GET', url: '/v1/cost?tenantId=globex' });
     const samples = await scrape(metricsUrl);
     midRun = {
       runCostUsd: runResponse.json().costUsd,
       tenantCostUsd: costResponse.json().costUsd,
-      scrapedCostUsd: sumOf(samples, 'plainloop_llm_cost_usd_total'),
+      // The steady agent runs for globex alone, so its cost on /metrics is globex's.
+      scrapedCostUsd: samples
+        .filter(
+          (sample) => sample.name === 'plainloop_llm_cost_usd_total' && sample.labels.agent === 'steady',
+        )
+        .reduce((total, sample) => total + sample.value, 0),
     };
-    expect((await store.load('acme', slow))?.status).toBe('running');
+    expect((await store.load('globex', slow))?.status).toBe('running');
     for (const runId of [waiting, ...concurrent, slow]) runs.push(await settled(runId));
     await waitFor('the metrics process to catch up', async () => {
       const latest = await scrape(metricsUrl);
@@ -291,6 +304,15 @@ describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
     const cost = runs.reduce((total, run) => total + run.costUsd, 0);
     expect(sumOf(samples, 'plainloop_llm_cost_usd_total')).toBeCloseTo(cost, 9);
     expect(sumOf(samples, 'plainloop_events_total')).toBe(await producer.xlen(redis.keys.events));
+    // The tenant's budget gauge reads the budget's own ledger, which the workers settled call by call.
+    const globexCost = runs
+      .filter((run) => run.tenantId === 'globex')
+      .reduce((total, run) => total + run.costUsd, 0);
+    expect(globexCost).toBeGreaterThan(0);
+    expect(sampleValue(samples, 'plainloop_tenant_budget_used_ratio', { tenant: 'globex' })).toBeCloseTo(
+      globexCost / 100,
+      9,
+    );
   });
 
   it("shows a run's and the tenant's cost while the run is still going", () => {
@@ -309,7 +331,7 @@ describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
     for (const event of ['run.started', 'step.started', 'llm.called', 'tool.called', 'run.finished']) {
       expect(byEvent(event).length, event).toBeGreaterThan(0);
       for (const line of byEvent(event)) {
-        expect(line).toMatchObject({ agent: 'steady', tenantId: 'acme', step: expect.any(Number) });
+        expect(line).toMatchObject({ agent: 'steady', tenantId: 'globex', step: expect.any(Number) });
       }
     }
     expect(byEvent('run.started')[0]).toMatchObject({ input: { plan: expect.any(String) } });
@@ -362,7 +384,7 @@ describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
     expect(empty).toEqual([]);
     const groups = await server.rules();
     const rules = groups.flatMap((group) => group.rules);
-    expect(rules.length).toBeGreaterThanOrEqual(6);
+    expect(rules.length).toBeGreaterThanOrEqual(7);
     expect(rules.filter((rule) => rule.health !== 'ok')).toEqual([]);
     process.stdout.write(
       `monitoring: ${runs.length} runs, ${queries} dashboard queries answered by Prometheus, ${rules.length} alert rules loaded\n`,

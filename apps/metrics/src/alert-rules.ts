@@ -13,6 +13,8 @@ export type AlertSettings = {
   costPerHourUsd: number;
   /** A tenant that spent this share of its daily budget today fires its budget alert. */
   budgetBurnRatio: number;
+  /** How often the alerts are evaluated. */
+  evaluateMs: number;
 };
 
 export type AlertVerdict = { alert: string; firing: boolean; summary: string };
@@ -50,28 +52,25 @@ export function evaluateAlertRules(totals: WindowTotals, settings: AlertSettings
   return verdicts;
 }
 
-/** The alert about one tenant's daily budget; one per tenant, so each fires and resolves on its own. */
-export const budgetBurnAlert = (tenantId: string) => `PlainloopTenantBudgetBurn:${tenantId}`;
+/** Alerts about one tenant's daily budget are named this, then the tenant: each fires on its own. */
+export const budgetBurnAlertPrefix = 'PlainloopTenantBudgetBurn:';
 
 /**
- * Tenants near the end of their daily budget: spent at least `ratio` of it today. Runs stop at the
- * budget anyway (`budget_exceeded`); this warns first, while there is still time to raise it.
- * `tenants` are the ones to judge: those with a budget of their own, those that spent today, and
- * those whose alert fired before (so it can resolve when a new day starts).
+ * Tenants near the end of their daily budget: spent at least `ratio` of it today (by the budget's own
+ * ledger, the one that stops runs). Runs stop at the budget anyway (`budget_exceeded`); this warns
+ * first, while there is still time to raise it.
  */
 export function evaluateBudgetBurn(
-  tenants: Iterable<string>,
-  costToday: ReadonlyMap<string, number>,
-  dailyUsd: Readonly<Record<string, number>>,
+  spentToday: ReadonlyMap<string, number>,
+  limitOf: (tenantId: string) => number | undefined,
   ratio: number,
 ): AlertVerdict[] {
   const verdicts: AlertVerdict[] = [];
-  for (const tenantId of new Set(tenants)) {
-    const limit = dailyUsd[tenantId] ?? dailyUsd['*'];
-    if (limit === undefined || tenantId === '*') continue;
-    const spent = costToday.get(tenantId) ?? 0;
+  for (const [tenantId, spent] of spentToday) {
+    const limit = limitOf(tenantId);
+    if (limit === undefined) continue;
     verdicts.push({
-      alert: budgetBurnAlert(tenantId),
+      alert: `${budgetBurnAlertPrefix}${tenantId}`,
       firing: spent / limit >= ratio,
       summary: `tenant ${tenantId} has spent $${spent.toFixed(2)} of its $${limit.toFixed(2)} daily budget today (${percent(spent / limit)}; alert at ${percent(ratio)})`,
     });

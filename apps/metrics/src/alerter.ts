@@ -1,8 +1,10 @@
-import type { KeySchema, Redis } from '@plainloop/redis';
-import { type Logger, utcDayOf } from '@plainloop/telemetry';
+import type { TenantBudget } from '@plainloop/agent';
+import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } from '@plainloop/redis';
+import { type Logger, readTenantCostsOfDay, tenantCostField, utcDayOf } from '@plainloop/telemetry';
 import {
   type AlertSettings,
-  budgetBurnAlert,
+  type AlertVerdict,
+  budgetBurnAlertPrefix,
   evaluateAlertRules,
   evaluateBudgetBurn,
   type WindowTotals,
@@ -17,39 +19,50 @@ export type AlerterOptions = {
   redis: Redis;
   keys: KeySchema;
   settings: AlertSettings;
-  /** Daily USD budgets by tenant (`*` for the rest), as the workers enforce them. */
-  dailyBudgets: Readonly<Record<string, number>>;
+  /** The tenants' daily budgets and their ledger, the same the workers stop runs by. */
+  budgets: TenantBudget;
+  /** Tenants with a budget of their own (the `*` entry left out). */
+  budgetedTenants: readonly string[];
   /** Width of one window bucket, in seconds (as the event increments use). */
   bucketSeconds: number;
   /** Where to send; without it alerts are evaluated, logged and exported, not sent. */
   telegram: TelegramSettings | undefined;
+  /** This process's name, to hold the lease that makes it the one replica that sends alerts. */
+  holder: string;
   logger: Logger;
   now?: () => number;
 };
 
 const windowCounts: readonly WindowCount[] = ['runs', 'runs_failed', 'llm', 'llm_failed', 'cost_usd'];
+/** A day's tenant costs are kept this long, for `GET /v1/cost?day=`. */
+const tenantCostDays = 7;
 
 /**
- * Evaluates the alert rules over the sliding window and tells Telegram when an alert starts firing and
- * when it resolves: once each (the state and whether it was sent live in Redis). A message Telegram
- * did not take is sent again at the next evaluation, not lost.
+ * Evaluates the alert rules over the sliding window and the tenants' budgets, and tells Telegram when
+ * an alert starts firing and when it resolves: once each. The state lives in Redis; one replica at a
+ * time (a lease) evaluates, so two metrics processes do not both send. A message Telegram did not take
+ * is sent again at the next evaluation; a resolution of an alert nobody was told about is not sent.
  */
 export class Alerter {
   readonly #options: AlerterOptions;
+  readonly #redis: ScriptedRedis;
   readonly #now: () => number;
+  /** Evaluations this process made (as lease holder), for tests and logs. */
+  evaluations = 0;
 
   constructor(options: AlerterOptions) {
     this.#options = options;
+    this.#redis = withPlainloopScripts(options.redis);
     this.#now = options.now ?? Date.now;
   }
 
   /** The window's totals now, dropping buckets that slid out of it. */
   async windowTotals(): Promise<WindowTotals> {
-    const { redis, keys, settings, bucketSeconds } = this.#options;
+    const { keys, settings, bucketSeconds } = this.#options;
     const nowSeconds = this.#now() / 1000;
     // A bucket counts while any of it is inside the window: the window slides by one bucket at a time.
     const oldest = nowSeconds - settings.windowSeconds - bucketSeconds;
-    const fields = await redis.hgetall(keys.metrics.window);
+    const fields = await this.#redis.hgetall(keys.metrics.window);
     const totals = Object.fromEntries(windowCounts.map((count) => [count, 0])) as WindowTotals;
     const expired: string[] = [];
     for (const [field, value] of Object.entries(fields)) {
@@ -57,72 +70,125 @@ export class Alerter {
       if (Number(bucket) <= oldest) expired.push(field);
       else if (count in totals) totals[count] += Number(value);
     }
-    if (expired.length > 0) await redis.hdel(keys.metrics.window, ...expired);
+    if (expired.length > 0) await this.#redis.hdel(keys.metrics.window, ...expired);
     return totals;
   }
 
-  /** What each tenant's model calls cost today, dropping days older than a week. */
-  async costToday(): Promise<Map<string, number>> {
-    const { redis, keys } = this.#options;
+  /** Spend of each tenant with a budget today, from the budget's own ledger (what stops runs). */
+  async #budgetSpend(alerted: readonly string[]): Promise<Map<string, number>> {
+    const { redis, keys, budgets, budgetedTenants } = this.#options;
     const today = utcDayOf(this.#now());
-    const weekAgo = utcDayOf(this.#now() - 7 * 24 * 3600_000);
-    const costs = new Map<string, number>();
-    const expired: string[] = [];
-    for (const [field, value] of Object.entries(await redis.hgetall(keys.metrics.tenantCost))) {
-      const separator = field.indexOf('|');
-      const day = field.slice(0, separator);
-      if (day === today) costs.set(field.slice(separator + 1), Number(value));
-      else if (day < weekAgo) expired.push(field);
+    // Tenants under `*` have no entry of their own: those that spent today are the ones to judge.
+    const spenders =
+      budgets.limitOf('*') === undefined ? [] : (await readTenantCostsOfDay(redis, keys, today)).keys();
+    const spend = new Map<string, number>();
+    for (const tenantId of new Set([...budgetedTenants, ...spenders, ...alerted])) {
+      if (budgets.limitOf(tenantId) !== undefined) spend.set(tenantId, await budgets.spent(tenantId, today));
     }
-    if (expired.length > 0) await redis.hdel(keys.metrics.tenantCost, ...expired);
-    return costs;
+    return spend;
   }
 
+  /** Drops tenant costs older than `tenantCostDays`; the metrics process is their only writer. */
+  async #dropOldTenantCosts(): Promise<void> {
+    const { keys } = this.#options;
+    const oldest = tenantCostField(utcDayOf(this.#now() - tenantCostDays * 24 * 3600_000), '');
+    const fields = await this.#redis.hkeys(keys.metrics.tenantCost);
+    const expired = fields.filter((field) => field < oldest);
+    if (expired.length > 0) await this.#redis.hdel(keys.metrics.tenantCost, ...expired);
+  }
+
+  /** One evaluation, if this process holds the alerter lease (taken for three evaluation periods). */
   async evaluate(): Promise<void> {
-    const { redis, keys, logger, settings, dailyBudgets } = this.#options;
-    const stored = await redis.hgetall(keys.metrics.alerts);
-    const costs = await this.costToday();
-    const alertedTenants = Object.keys(stored)
-      .filter((alert) => alert.startsWith(budgetBurnAlert('')))
-      .map((alert) => alert.slice(budgetBurnAlert('').length));
+    const { keys, settings, budgets, holder } = this.#options;
+    const leaseMs = Math.max(3 * settings.evaluateMs, 5_000);
+    if ((await this.#redis.plainloopLeaseHold(keys.metrics.alerterLease, holder, String(leaseMs))) !== 1)
+      return;
+    const stored = await this.#redis.hgetall(keys.metrics.alerts);
+    const alerted = Object.keys(stored)
+      .filter((alert) => alert.startsWith(budgetBurnAlertPrefix))
+      .map((alert) => alert.slice(budgetBurnAlertPrefix.length));
     const verdicts = [
       ...evaluateAlertRules(await this.windowTotals(), settings),
       ...evaluateBudgetBurn(
-        [...Object.keys(dailyBudgets), ...costs.keys(), ...alertedTenants],
-        costs,
-        dailyBudgets,
+        await this.#budgetSpend(alerted),
+        (tenantId) => budgets.limitOf(tenantId),
         settings.budgetBurnRatio,
       ),
     ];
+    // An alert whose rule no longer applies (turned off, the tenant's budget removed) resolves.
+    const judged = new Set(verdicts.map((verdict) => verdict.alert));
+    for (const alert of Object.keys(stored)) {
+      if (!judged.has(alert))
+        verdicts.push({
+          alert,
+          firing: false,
+          summary: 'its rule no longer applies (turned off, or the budget removed)',
+        });
+    }
     for (const verdict of verdicts) {
-      const previous = stored[verdict.alert]
-        ? (JSON.parse(stored[verdict.alert] as string) as AlertState)
-        : undefined;
-      if (previous === undefined && !verdict.firing) {
-        // Quiet from the start: recorded (so /metrics shows the alert at 0), nothing to tell anyone.
-        const quiet: AlertState = {
+      const json = stored[verdict.alert];
+      await this.#advance(verdict, json === undefined ? undefined : (JSON.parse(json) as AlertState));
+    }
+    await this.#dropOldTenantCosts();
+    this.evaluations += 1;
+  }
+
+  /** Moves one alert's state on by its verdict, telling Telegram about each change once. */
+  async #advance(verdict: AlertVerdict, previous: AlertState | undefined): Promise<void> {
+    const { keys, logger } = this.#options;
+    // Per-tenant alerts are kept only while they matter, so quiet tenants add no state and no series.
+    const perTenant = verdict.alert.startsWith(budgetBurnAlertPrefix);
+    const quiet = async () => {
+      if (perTenant) await this.#redis.hdel(keys.metrics.alerts, verdict.alert);
+      else {
+        const state: AlertState = {
           firing: false,
           since: this.#now(),
           summary: verdict.summary,
           notified: true,
         };
-        await redis.hset(keys.metrics.alerts, verdict.alert, JSON.stringify(quiet));
-        continue;
+        await this.#redis.hset(keys.metrics.alerts, verdict.alert, JSON.stringify(state));
       }
-      const changed = (previous?.firing ?? false) !== verdict.firing;
-      if (!changed && previous?.notified) continue;
-      const state: AlertState = changed
-        ? { firing: verdict.firing, since: this.#now(), summary: verdict.summary, notified: false }
-        : (previous as AlertState);
-      if (changed) {
-        await redis.hset(keys.metrics.alerts, verdict.alert, JSON.stringify(state));
-        const log = verdict.firing ? logger.warn : logger.info;
-        log.call(logger, { alert: verdict.alert, firing: verdict.firing }, verdict.summary);
-      }
-      if (await this.#notify(verdict.alert, state)) {
-        await redis.hset(keys.metrics.alerts, verdict.alert, JSON.stringify({ ...state, notified: true }));
-      }
+    };
+    const wasFiring = previous?.firing ?? false;
+    if (!verdict.firing && !wasFiring) {
+      if (previous === undefined) await quiet();
+      // A resolution Telegram did not take yet: send it again.
+      else if (!previous.notified) await this.#send(verdict.alert, previous, quiet);
+      return;
     }
+    if (!verdict.firing && previous?.notified === false) {
+      // It fired and resolved before anyone was told: telling only the resolution would be noise.
+      await quiet();
+      return;
+    }
+    if (wasFiring === verdict.firing) {
+      // Still firing: send again only what Telegram did not take.
+      if (previous && !previous.notified) await this.#send(verdict.alert, previous, quiet);
+      return;
+    }
+    const state: AlertState = {
+      firing: verdict.firing,
+      since: this.#now(),
+      summary: verdict.summary,
+      notified: false,
+    };
+    await this.#redis.hset(keys.metrics.alerts, verdict.alert, JSON.stringify(state));
+    const log = verdict.firing ? logger.warn : logger.info;
+    log.call(logger, { alert: verdict.alert, firing: verdict.firing }, verdict.summary);
+    await this.#send(verdict.alert, state, quiet);
+  }
+
+  /** Tells Telegram; once it took the message, a resolved alert goes quiet and a firing one is marked told. */
+  async #send(alert: string, state: AlertState, quiet: () => Promise<void>): Promise<void> {
+    if (!(await this.#notify(alert, state))) return;
+    if (!state.firing) await quiet();
+    else
+      await this.#redis.hset(
+        this.#options.keys.metrics.alerts,
+        alert,
+        JSON.stringify({ ...state, notified: true }),
+      );
   }
 
   /** True once Telegram took the message (or there is no Telegram to tell). */

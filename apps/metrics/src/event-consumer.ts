@@ -94,7 +94,10 @@ export class EventConsumer {
         '0-0',
         'COUNT',
         batch,
-      )) as [string, Entry[]];
+      )) as [string, Entry[], string[]?];
+      // Entries trimmed from the stream while pending: Redis drops them from the group and names them.
+      const trimmed = claimed[2] ?? [];
+      if (trimmed.length > 0) await this.#countUnreadable(trimmed);
       if (claimed[1].length > 0) {
         await this.#apply(claimed[1]);
         return;
@@ -154,6 +157,13 @@ export class EventConsumer {
     );
     this.applied += applied;
     logger.debug({ read: entries.length, applied }, 'run events applied');
+  }
+
+  async #countUnreadable(ids: readonly string[]): Promise<void> {
+    const { keys, logger, increments } = this.#options;
+    logger.warn({ ids }, 'run events trimmed from the stream before they were applied');
+    const field = seriesField(increments.catalog.events, { type: 'unreadable' });
+    await this.#redis.hincrbyfloat(keys.metrics.totals, field, ids.length);
   }
 
   #incrementsOf(id: string, fields: string[] | null): Increment[] {

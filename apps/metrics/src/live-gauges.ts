@@ -1,6 +1,7 @@
+import type { TenantBudget } from '@plainloop/agent';
 import type { CircuitBreaker } from '@plainloop/llm';
 import type { KeySchema, Redis } from '@plainloop/redis';
-import { utcDayOf } from '@plainloop/telemetry';
+import { readTenantCostsOfDay, utcDayOf } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
 import { Gauge, type Registry } from 'prom-client';
 import { metricsGroup } from './event-consumer.ts';
@@ -11,8 +12,10 @@ export type LiveGaugeSources = {
   /** The queues whose jobs are counted, by name. */
   queues: ReadonlyArray<Queue>;
   breaker: CircuitBreaker;
-  /** Daily USD budgets by tenant (`*` for the rest). */
-  dailyBudgets: Readonly<Record<string, number>>;
+  /** The tenants' daily budgets and their ledger, the same the workers stop runs by. */
+  budgets: TenantBudget;
+  /** Tenants with a budget of their own (the `*` entry left out). */
+  budgetedTenants: readonly string[];
   /** Whether tenants without a budget of their own (under `*`) get a series each. */
   tenantLabel: boolean;
 };
@@ -35,7 +38,7 @@ const breakerValue = { closed: 0, half_open: 1, open: 2 } as const;
  * stream, and which of its alerts fire.
  */
 export function registerLiveGauges(registry: Registry, sources: LiveGaugeSources): void {
-  const { redis, keys, queues, breaker, dailyBudgets, tenantLabel } = sources;
+  const { redis, keys, queues, breaker, budgets, budgetedTenants, tenantLabel } = sources;
   new Gauge({
     name: 'plainloop_queue_jobs',
     help: 'Jobs in each BullMQ queue, by state.',
@@ -98,17 +101,15 @@ export function registerLiveGauges(registry: Registry, sources: LiveGaugeSources
     registers: [registry],
     async collect() {
       this.reset();
-      const today = `${utcDayOf(Date.now())}|`;
-      const spent = new Map<string, number>();
-      for (const [field, value] of Object.entries(await redis.hgetall(keys.metrics.tenantCost))) {
-        if (field.startsWith(today)) spent.set(field.slice(today.length), Number(value));
+      const today = utcDayOf(Date.now());
+      const tenants = new Set(budgetedTenants);
+      if (tenantLabel && budgets.limitOf('*') !== undefined) {
+        for (const tenantId of (await readTenantCostsOfDay(redis, keys, today)).keys()) tenants.add(tenantId);
       }
-      const tenants = new Set(Object.keys(dailyBudgets).filter((tenant) => tenant !== '*'));
-      if (tenantLabel && dailyBudgets['*'] !== undefined)
-        for (const tenant of spent.keys()) tenants.add(tenant);
-      for (const tenant of tenants) {
-        const limit = dailyBudgets[tenant] ?? dailyBudgets['*'];
-        if (limit !== undefined) this.set({ tenant }, (spent.get(tenant) ?? 0) / limit);
+      for (const tenantId of tenants) {
+        const limit = budgets.limitOf(tenantId);
+        if (limit !== undefined)
+          this.set({ tenant: tenantId }, (await budgets.spent(tenantId, today)) / limit);
       }
     },
   });

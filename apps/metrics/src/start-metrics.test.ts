@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { TenantBudget } from '@plainloop/agent';
 import { loadConfig } from '@plainloop/config';
 import type { RunEvent } from '@plainloop/contracts';
 import { withPlainloopScripts } from '@plainloop/redis';
@@ -30,7 +31,7 @@ const error = (code: string) => ({ code, message: 'it went wrong', retryable: fa
 describe('the metrics process', { timeout: 60_000 }, () => {
   let redis: TestRedis;
   let events: RunEventStream;
-  let metrics: RunningMetrics | undefined;
+  const started: RunningMetrics[] = [];
   let telegram: FakeTelegramServer;
 
   beforeEach(async () => {
@@ -40,8 +41,7 @@ describe('the metrics process', { timeout: 60_000 }, () => {
     runCounter += 1;
   });
   afterEach(async () => {
-    await metrics?.close();
-    metrics = undefined;
+    await Promise.all(started.splice(0).map((running) => running.close()));
     await telegram.close();
     await redis.close();
   });
@@ -53,8 +53,9 @@ describe('the metrics process', { timeout: 60_000 }, () => {
       PLAINLOOP_METRICS_CONSUMER: 'metrics-test',
       ...environment,
     });
-    metrics = await startMetrics({ config, redisUrl: redis.url, logger });
-    return metrics;
+    const running = await startMetrics({ config, redisUrl: redis.url, logger });
+    started.push(running);
+    return running;
   }
 
   async function publish(...drafts: Draft[]): Promise<void> {
@@ -220,14 +221,17 @@ describe('the metrics process', { timeout: 60_000 }, () => {
   });
 
   it('tells Telegram once when the run error rate crosses the threshold and once when it resolves', async () => {
-    const running = await start({
+    const telegramSettings = {
       PLAINLOOP_ALERT_WINDOW_SECONDS: '60',
-      PLAINLOOP_ALERT_MIN_SAMPLES: '10',
+      PLAINLOOP_ALERT_MIN_SAMPLES: '12',
       PLAINLOOP_ALERT_EVALUATE_MS: '100',
       TELEGRAM_BOT_TOKEN: '123456:planted-bot-token',
       TELEGRAM_CHAT_ID: '-100200300',
       TELEGRAM_API_URL: telegram.baseUrl,
-    });
+    };
+    // Two replicas evaluate the same window: only the one holding the alerter lease may send.
+    const running = await start(telegramSettings);
+    const replica = await start({ ...telegramSettings, PLAINLOOP_METRICS_CONSUMER: 'metrics-replica' });
     const finished = (status: string): Draft => ({
       type: 'run.finished',
       status,
@@ -239,12 +243,19 @@ describe('the metrics process', { timeout: 60_000 }, () => {
     });
     // 1 failure in 9 runs: 11%, but too few runs to judge.
     await publish(...Array.from({ length: 8 }, () => finished('succeeded')), finished('failed'));
-    await waitFor('9 events applied', () => (running.consumer.applied >= 9 ? true : undefined));
-    await sleep(400);
+    await waitFor('9 events applied', () =>
+      running.consumer.applied + replica.consumer.applied >= 9 ? true : undefined,
+    );
+    const evaluated = running.alerter.evaluations + replica.alerter.evaluations;
+    await waitFor('two evaluations', () =>
+      running.alerter.evaluations + replica.alerter.evaluations >= evaluated + 2 ? true : undefined,
+    );
     expect(telegram.requests).toHaveLength(0);
 
     // 2 failures in 12 runs (16.7%) crosses 5%; Telegram fails the first try, the next evaluation resends.
+    // Telegram answers slowly: a replica evaluating meanwhile must not send the message a second time.
     telegram.failNext({ status: 500 });
+    telegram.answerAfter(350);
     await publish(finished('succeeded'), finished('succeeded'), finished('failed'));
     await waitFor('the firing message', () => (telegram.delivered().length >= 1 ? true : undefined));
     await sleep(500);
@@ -276,34 +287,32 @@ describe('the metrics process', { timeout: 60_000 }, () => {
     expect(sampleValue(afterwards, 'plainloop_alert_firing', { alert: 'PlainloopRunErrorRateHigh' })).toBe(0);
   });
 
-  it('warns once a tenant has spent most of its daily budget, and shows how much of it is used', async () => {
+  it('warns once a tenant has spent most of its daily budget, by the ledger that stops its runs', async () => {
+    const budgetSettings = { PLAINLOOP_TENANT_DAILY_BUDGETS: '{"acme":1,"initech":5}' };
     const running = await start({
-      PLAINLOOP_TENANT_DAILY_BUDGETS: '{"acme":1,"initech":5}',
+      ...budgetSettings,
       PLAINLOOP_ALERT_EVALUATE_MS: '100',
       TELEGRAM_BOT_TOKEN: '123456:planted-bot-token',
       TELEGRAM_CHAT_ID: '-100200300',
       TELEGRAM_API_URL: telegram.baseUrl,
     });
-    const called = (costUsd: number): Draft => ({
-      type: 'llm.called',
-      tier: 'execute',
-      model: 'openai:gpt-x',
-      fallback: false,
-      callId: `call-${costUsd}`,
-      finishReason: 'stop',
-      toolCalls: 0,
-      usage,
-      costUsd,
-      costKnown: true,
-      latencyMs: 10,
-    });
-    await publish(called(0.5));
-    await waitFor('1 event applied', () => (running.consumer.applied >= 1 ? true : undefined));
-    await sleep(400);
+    // What the workers do around each model call: reserve the estimate, settle the real cost.
+    const budgets = new TenantBudget(redis.client, redis.keys, loadConfig(budgetSettings).budgets);
+    const spend = async (callId: string, costUsd: number) => {
+      const decision = await budgets.reserve('acme', callId, costUsd, Date.now());
+      if (!decision.reserved || !decision.reservation) throw new Error('the budget refused the call');
+      await budgets.settle(decision.reservation, costUsd);
+    };
+    await spend('call-1', 0.5);
+    const evaluated = running.alerter.evaluations;
+    await waitFor('two evaluations', () => (running.alerter.evaluations >= evaluated + 2 ? true : undefined));
     expect(telegram.requests).toHaveLength(0);
-    await publish(called(0.35));
+    await spend('call-2', 0.35);
     await waitFor('the budget message', () => (telegram.delivered().length >= 1 ? true : undefined));
-    await sleep(400);
+    const again = running.alerter.evaluations;
+    await waitFor('two more evaluations', () =>
+      running.alerter.evaluations >= again + 2 ? true : undefined,
+    );
     expect(telegram.delivered().map((request) => request.body.text)).toEqual([
       '🔥 FIRING PlainloopTenantBudgetBurn:acme\ntenant acme has spent $0.85 of its $1.00 daily budget today (85.0%; alert at 80.0%)',
     ]);
@@ -313,5 +322,42 @@ describe('the metrics process', { timeout: 60_000 }, () => {
     expect(sampleValue(samples, 'plainloop_alert_firing', { alert: 'PlainloopTenantBudgetBurn:acme' })).toBe(
       1,
     );
+    // A quiet tenant leaves no alert state behind, so tenants add no series until they near their budget.
+    expect(
+      sampleValue(samples, 'plainloop_alert_firing', { alert: 'PlainloopTenantBudgetBurn:initech' }),
+    ).toBeUndefined();
+  });
+
+  it('resolves, once, an alert whose rule no longer applies', async () => {
+    const firing = { firing: true, since: Date.now() - 60_000, summary: 'near budget', notified: true };
+    await redis.client.hset(
+      redis.keys.metrics.alerts,
+      'PlainloopTenantBudgetBurn:gone',
+      JSON.stringify(firing),
+    );
+    await start({
+      PLAINLOOP_ALERT_EVALUATE_MS: '100',
+      TELEGRAM_BOT_TOKEN: '123456:planted-bot-token',
+      TELEGRAM_CHAT_ID: '-100200300',
+      TELEGRAM_API_URL: telegram.baseUrl,
+    });
+    await waitFor('the resolved message', () => (telegram.delivered().length >= 1 ? true : undefined));
+    await sleep(400);
+    expect(telegram.delivered().map((request) => String(request.body.text).split('\n')[0])).toEqual([
+      '✅ RESOLVED PlainloopTenantBudgetBurn:gone',
+    ]);
+    expect(await redis.client.hexists(redis.keys.metrics.alerts, 'PlainloopTenantBudgetBurn:gone')).toBe(0);
+  });
+
+  it('takes over the events another metrics process read and left unacknowledged', async () => {
+    await publish({ type: 'run.started', attempt: 1 }, { type: 'run.started', attempt: 1 });
+    await redis.client.xgroup('CREATE', redis.keys.events, metricsGroup, '0', 'MKSTREAM');
+    // Another process, named otherwise, read both and died: its entries stay pending until claimed.
+    await redis.client.xreadgroup('GROUP', metricsGroup, 'metrics-dead', 'STREAMS', redis.keys.events, '>');
+    const running = await start({ PLAINLOOP_METRICS_CLAIM_IDLE_MS: '1000' });
+    await waitFor('the claimed events', () => (running.consumer.applied >= 2 ? true : undefined), 10_000);
+    const samples = await scrape(running.url);
+    expect(sampleValue(samples, 'plainloop_runs_started_total', { agent: 'helper' })).toBe(2);
+    expect(sampleValue(samples, 'plainloop_event_consumer_pending')).toBe(0);
   });
 });

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { TenantBudget } from '@plainloop/agent';
 import type { PlainloopConfig } from '@plainloop/config';
 import { CircuitBreaker } from '@plainloop/llm';
 import { connectRedis, createKeySchema, createRedisClient, createRunQueue } from '@plainloop/redis';
@@ -48,12 +50,15 @@ export async function startMetrics(options: StartMetricsOptions): Promise<Runnin
   collectDefaultMetrics({ register: registry, prefix: 'plainloop_metrics_process_' });
   const durable = new DurableMetrics(redis, keys, catalog, registry);
   const queue = createRunQueue(redis, keys);
+  const budgets = new TenantBudget(redis, keys, config.budgets);
+  const budgetedTenants = Object.keys(config.budgets.dailyUsd).filter((tenantId) => tenantId !== '*');
   registerLiveGauges(registry, {
     redis,
     keys,
     queues: [queue],
     breaker: new CircuitBreaker(redis, keys, config.models.breaker),
-    dailyBudgets: config.budgets.dailyUsd,
+    budgets,
+    budgetedTenants,
     tenantLabel: config.metrics.tenantLabel,
   });
 
@@ -70,8 +75,10 @@ export async function startMetrics(options: StartMetricsOptions): Promise<Runnin
     redis,
     keys,
     settings: config.alerts,
-    dailyBudgets: config.budgets.dailyUsd,
+    budgets,
+    budgetedTenants,
     bucketSeconds,
+    holder: `${consumerName}-${process.pid}-${randomUUID().slice(0, 8)}`,
     telegram:
       telegram.botToken && telegram.chatId
         ? { apiUrl: telegram.apiUrl, botToken: telegram.botToken, chatId: telegram.chatId }
@@ -81,11 +88,15 @@ export async function startMetrics(options: StartMetricsOptions): Promise<Runnin
   if (!(telegram.botToken && telegram.chatId))
     logger.info('TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID unset: alerts are evaluated and exported, not sent');
 
-  let evaluating = Promise.resolve();
+  // A tick that finds the last evaluation still running (Telegram slow to answer) is skipped, not queued.
+  let evaluating: Promise<void> | undefined;
   const timer = setInterval(() => {
-    evaluating = evaluating
-      .then(() => alerter.evaluate())
-      .catch((error) => logger.warn({ err: error }, 'could not evaluate the alerts'));
+    evaluating ??= alerter
+      .evaluate()
+      .catch((error) => logger.warn({ err: error }, 'could not evaluate the alerts'))
+      .finally(() => {
+        evaluating = undefined;
+      });
   }, config.alerts.evaluateMs);
 
   const server = createServer((request, response) => {
@@ -125,10 +136,12 @@ export async function startMetrics(options: StartMetricsOptions): Promise<Runnin
     async close() {
       clearInterval(timer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await consumer.stop();
+      // Disconnecting ends a blocked read at once, even while Redis is unreachable.
+      const stopped = consumer.stop();
+      streamRedis.disconnect();
+      await stopped;
       await evaluating;
       await queue.close();
-      streamRedis.disconnect();
       await redis.quit().catch(() => undefined);
     },
   };

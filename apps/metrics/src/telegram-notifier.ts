@@ -4,19 +4,17 @@ export type TelegramSettings = { apiUrl: string; botToken: string; chatId: strin
 
 /** A message Telegram did not take. Its message never holds the URL: the bot token is part of it. */
 class TelegramError extends PlainloopError {
-  readonly retryAfterMs: number | undefined;
-
-  constructor(message: string, retryAfterMs?: number) {
-    super('telegram_failed', message);
-    this.retryAfterMs = retryAfterMs;
+  constructor(message: string) {
+    super('telegram_failed', message, { retryable: true });
   }
 }
 
 type TelegramReply = { ok: boolean; description?: string; parameters?: { retry_after?: number } };
 
 /**
- * Sends one message with the Bot API's `sendMessage`. Telegram's flood control answers 429 with
- * `parameters.retry_after` (seconds), which the error carries so the caller can wait that long.
+ * Sends one message with the Bot API's `sendMessage`. A refusal is an error whose message says why
+ * (with Telegram's advised wait when its flood control answered 429); the caller sends again at its
+ * next evaluation (an earlier retry would only meet another 429).
  */
 export async function sendTelegramMessage(
   settings: TelegramSettings,
@@ -40,8 +38,8 @@ export async function sendTelegramMessage(
   const reply = (await response.json().catch(() => ({ ok: false }))) as TelegramReply;
   if (response.ok && reply.ok) return;
   const retryAfter = reply.parameters?.retry_after;
+  const wait = retryAfter === undefined ? '' : `, retry after ${retryAfter} s`;
   throw new TelegramError(
-    `Telegram refused the message (${response.status}${reply.description ? `: ${reply.description}` : ''})`,
-    retryAfter === undefined ? undefined : retryAfter * 1000,
+    `Telegram refused the message (${response.status}${reply.description ? `: ${reply.description}` : ''}${wait})`,
   );
 }

@@ -12,17 +12,19 @@ export function secretsOf(config: PlainloopConfig, redisUrl?: string): string[] 
     config.providers.anthropic.apiKey,
     config.providers.google.apiKey,
     config.alerts.telegram.botToken,
-    redisPasswordOf(redisUrl ?? config.redis.url),
+    ...redisPasswordsOf(redisUrl ?? config.redis.url),
   ];
-  return values.filter((value): value is string => value !== undefined && value.length >= 6);
+  const secrets = values.filter((value): value is string => value !== undefined && value.length >= 6);
+  return [...new Set(secrets)];
 }
 
-function redisPasswordOf(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
+/** The Redis password as written in the URL and as decoded: either may end up quoted in a line. */
+function redisPasswordsOf(url: string | undefined): string[] {
+  if (url === undefined) return [];
   try {
     const password = new URL(url).password;
-    return password === '' ? undefined : decodeURIComponent(password);
+    return password === '' ? [] : [password, decodeURIComponent(password)];
   } catch {
-    return undefined;
+    return [];
   }
 }

@@ -34,10 +34,10 @@ export const RunEvent = z.discriminatedUnion('type', [
     finishReason: FinishReason,
     toolCalls: z.int().min(0),
     usage: Usage,
-    costUsd: z.number(),
+    costUsd: z.number().min(0),
     /** False when no price is known for the model: `costUsd` is then 0 and the run's cost incomplete. */
     costKnown: z.boolean(),
-    latencyMs: z.number(),
+    latencyMs: z.number().min(0),
   }),
   z.object({
     type: z.literal('llm.failed'),
@@ -45,7 +45,7 @@ export const RunEvent = z.discriminatedUnion('type', [
     tier: Tier,
     model: ModelRef,
     error: StructuredError,
-    latencyMs: z.number(),
+    latencyMs: z.number().min(0),
     /** Which attempt on this model failed (1 = the first call). */
     attempt: z.int().min(1),
     /** Whether the router tries this model again; if not, the chain moves on (or the run waits or fails). */
@@ -56,7 +56,7 @@ export const RunEvent = z.discriminatedUnion('type', [
     ...stepBase,
     tool: z.string(),
     callId: z.string(),
-    latencyMs: z.number(),
+    latencyMs: z.number().min(0),
   }),
   z.object({
     type: z.literal('tool.failed'),
@@ -64,7 +64,7 @@ export const RunEvent = z.discriminatedUnion('type', [
     tool: z.string(),
     callId: z.string(),
     error: StructuredError,
-    latencyMs: z.number(),
+    latencyMs: z.number().min(0),
   }),
   z.object({
     type: z.literal('tool.disabled'),
@@ -102,7 +102,7 @@ export const RunEvent = z.discriminatedUnion('type', [
     status: RunStatus,
     steps: z.int().min(0),
     usage: Usage,
-    costUsd: z.number(),
+    costUsd: z.number().min(0),
     durationMs: z.number(),
     error: StructuredError.optional(),
   }),

@@ -48,6 +48,8 @@ export function createKeySchema(prefix: string) {
       tenantCost: `${prefix}:{events}:metrics:tenant-cost`,
       /** Each alert's state (firing or not, since when, notified or not). */
       alerts: `${prefix}:{events}:metrics:alerts`,
+      /** Held by the one metrics process that evaluates and sends alerts. */
+      alerterLease: `${prefix}:{events}:metrics:alerter-lease`,
     },
     /** The pub/sub channel that carries requests to every worker (cancel a run it holds). */
     control: `${prefix}:control`,

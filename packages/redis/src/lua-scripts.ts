@@ -18,6 +18,7 @@ const scripts = {
   plainloopAdmissionReserve: { numberOfKeys: 4, lua: script('admission-reserve') },
   plainloopAdmissionSettle: { numberOfKeys: 2, lua: script('admission-settle') },
   plainloopMetricsApply: { numberOfKeys: 4, lua: script('metrics-apply') },
+  plainloopLeaseHold: { numberOfKeys: 1, lua: script('lease-hold') },
 } as const;
 
 export type ScriptedRedis = Redis & {
@@ -86,6 +87,7 @@ export type ScriptedRedis = Redis & {
     group: string,
     ...argv: string[]
   ): Promise<number>;
+  plainloopLeaseHold(leaseKey: string, holder: string, milliseconds: string): Promise<number>;
 };
 
 export function withPlainloopScripts(redis: Redis): ScriptedRedis {

@@ -12,7 +12,8 @@ export function utcDayOf(epochMs: number): string {
 
 /**
  * What a tenant's model calls cost on a UTC day, in USD, as the metrics process counted them from the
- * run events (a few hundred milliseconds behind the calls while it keeps up).
+ * run events (a few hundred milliseconds behind the calls while it keeps up; days older than a week
+ * are dropped).
  */
 export async function readTenantCost(
   redis: Redis,
@@ -21,4 +22,18 @@ export async function readTenantCost(
   day: string,
 ): Promise<number> {
   return Number((await redis.hget(keys.metrics.tenantCost, tenantCostField(day, tenantId))) ?? 0);
+}
+
+/** Every tenant's cost on a UTC day, by tenant. */
+export async function readTenantCostsOfDay(
+  redis: Redis,
+  keys: KeySchema,
+  day: string,
+): Promise<Map<string, number>> {
+  const prefix = tenantCostField(day, '');
+  const costs = new Map<string, number>();
+  for (const [field, value] of Object.entries(await redis.hgetall(keys.metrics.tenantCost))) {
+    if (field.startsWith(prefix)) costs.set(field.slice(prefix.length), Number(value));
+  }
+  return costs;
 }

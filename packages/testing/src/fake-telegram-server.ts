@@ -15,6 +15,8 @@ export type FakeTelegramServer = {
   delivered(): TelegramRequest[];
   /** The next requests fail with these answers, in order. */
   failNext(...faults: TelegramFault[]): void;
+  /** Every answer from now on comes this late (a slow Telegram). */
+  answerAfter(milliseconds: number): void;
   close(): Promise<void>;
 };
 
@@ -37,6 +39,7 @@ export async function startFakeTelegramServer(): Promise<FakeTelegramServer> {
   const accepted = new Set<TelegramRequest>();
   const faults: TelegramFault[] = [];
   let messageId = 0;
+  let delayMs = 0;
   const server = createServer(async (request, response) => {
     const match = /^\/bot([^/]+)\/(\w+)$/.exec(request.url ?? '');
     const body = await readJson(request);
@@ -47,6 +50,7 @@ export async function startFakeTelegramServer(): Promise<FakeTelegramServer> {
     if (!match) return reply(404, { ok: false, error_code: 404, description: 'Not Found' });
     const recorded = { botToken: match[1] as string, method: match[2] as string, body };
     requests.push(recorded);
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const fault = faults.shift();
     if (fault?.status === 429) {
       return reply(429, {
@@ -76,6 +80,9 @@ export async function startFakeTelegramServer(): Promise<FakeTelegramServer> {
     requests,
     delivered: () => requests.filter((request) => accepted.has(request)),
     failNext: (...next) => faults.push(...next),
+    answerAfter: (milliseconds) => {
+      delayMs = milliseconds;
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
