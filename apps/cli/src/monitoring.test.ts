@@ -289,10 +289,14 @@ describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
         code: 'upstream_down',
       }),
     ).toBe(3);
-    expect(
-      sampleValue(samples, 'plainloop_runs_waiting_total', { agent: 'flaky-only', reason: 'breaker_open' }),
-    ).toBe(1);
-    expect(sampleValue(samples, 'plainloop_runs_resumed_total', { agent: 'flaky-only' })).toBe(1);
+    // The run waits at least once for the breaker (again if it comes back before the probe closed it),
+    // and each wait ends with the run taken up again.
+    const waits = sampleValue(samples, 'plainloop_runs_waiting_total', {
+      agent: 'flaky-only',
+      reason: 'breaker_open',
+    });
+    expect(waits).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(samples, 'plainloop_runs_resumed_total', { agent: 'flaky-only' })).toBe(waits);
     // Model calls and their cost on /metrics are the sums of the runs' own ledgers.
     const ledgered = runs.reduce((total, run) => total + run.llmCalls, 0);
     const succeeded = samples
