@@ -1,4 +1,5 @@
 export * from './agent-manifest.ts';
+export * from './embedding-model.ts';
 export * from './language-model.ts';
 export * from './message.ts';
 export * from './plainloop-error.ts';

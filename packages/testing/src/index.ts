@@ -1,4 +1,5 @@
 export * from './fake-providers/anthropic-protocol.ts';
+export * from './fake-providers/fake-embedding.ts';
 export * from './fake-providers/fake-provider-server.ts';
 export * from './fake-providers/gemini-protocol.ts';
 export * from './fake-providers/openai-protocol.ts';

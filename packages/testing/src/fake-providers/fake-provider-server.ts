@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fakeEmbedding } from './fake-embedding.ts';
 
 export type FakeToolCall = {
   id?: string;
@@ -58,6 +59,18 @@ export type RecordedRequest = {
 
 export type WireResponse = { status: number; body: unknown; headers?: Record<string, string> };
 
+/** The embedding endpoint of a provider's wire protocol. */
+export type FakeEmbeddingProtocol = {
+  /** Whether this method and path is the embedding call. */
+  isEmbed(method: string, path: string): boolean;
+  /** A reason to refuse the request with a 400, as the real API would (no texts, too many). */
+  invalidRequest(request: RecordedRequest): string | undefined;
+  /** The texts the request asks to embed, in order. */
+  textsOf(request: RecordedRequest): string[];
+  /** The wire body carrying one vector per text, in order. */
+  embeddings(vectors: number[][], texts: string[], request: RecordedRequest, sequence: number): WireResponse;
+};
+
 /** What a provider's wire protocol looks like, for the shared fake server. */
 export type FakeProtocol = {
   name: string;
@@ -71,6 +84,8 @@ export type FakeProtocol = {
   invalidRequest(body: Record<string, unknown>): string | undefined;
   completion(reply: CompletionReply, request: RecordedRequest, sequence: number): WireResponse;
   error(reply: ErrorReply): WireResponse;
+  /** The embedding call, for a provider that has one; without it that path is a 404. */
+  embedding?: FakeEmbeddingProtocol;
 };
 
 export type FakeProviderServer = {
@@ -78,10 +93,16 @@ export type FakeProviderServer = {
   baseUrl: string;
   /** Every request received, in order. */
   requests: RecordedRequest[];
-  /** Answers the next generate requests with these replies, in order. */
+  /**
+   * Answers the next requests, generate or embed, with these replies, in order. For an embedding
+   * request a `completion` means "answer with the vectors" (after its `delayMs`); the other kinds are
+   * the same faults as for generate.
+   */
   enqueue(...replies: FakeReply[]): void;
-  /** Answers generate requests the queue does not cover with this function. */
+  /** Answers requests the queue does not cover with this function. */
   respondWith(responder: (request: RecordedRequest) => FakeReply): void;
+  /** Computes the vector of each text an embedding request asks for; `fakeEmbedding` until set. */
+  embedWith(embed: (text: string) => number[]): void;
   close(): Promise<void>;
 };
 
@@ -99,7 +120,9 @@ export async function startFakeProviderServer(protocol: FakeProtocol): Promise<F
   const requests: RecordedRequest[] = [];
   const queue: FakeReply[] = [];
   let responder: ((request: RecordedRequest) => FakeReply) | undefined;
+  let embed: (text: string) => number[] = fakeEmbedding;
   let generated = 0;
+  let embedded = 0;
 
   const server = createServer(async (request, response) => {
     let raw = '';
@@ -128,23 +151,31 @@ export async function startFakeProviderServer(protocol: FakeProtocol): Promise<F
         protocol.error({ kind: 'error', status: 401, message: 'missing or malformed API key' }),
       );
     }
-    if (!protocol.isGenerate(recorded.method, path)) {
+    const embedding = protocol.embedding?.isEmbed(recorded.method, path) ? protocol.embedding : undefined;
+    if (!embedding && !protocol.isGenerate(recorded.method, path)) {
       return send(
         response,
         protocol.error({ kind: 'error', status: 404, message: `no route ${recorded.method} ${path}` }),
       );
     }
-    const invalid = protocol.invalidRequest(body);
+    const invalid = embedding ? embedding.invalidRequest(recorded) : protocol.invalidRequest(body);
     if (invalid) return send(response, protocol.error({ kind: 'error', status: 400, message: invalid }));
-    const reply = queue.shift() ??
-      responder?.(recorded) ?? {
-        kind: 'error',
-        status: 500,
-        message: 'the fake server has no scripted reply',
-      };
+    // An embedding has one right answer, computed from the texts, so only its faults need scripting.
+    const reply: FakeReply =
+      queue.shift() ??
+      responder?.(recorded) ??
+      (embedding
+        ? { kind: 'completion' }
+        : { kind: 'error', status: 500, message: 'the fake server has no scripted reply' });
     switch (reply.kind) {
       case 'completion':
         if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+        if (embedding) {
+          embedded += 1;
+          const texts = embedding.textsOf(recorded);
+          const vectors = texts.map((text) => embed(text));
+          return send(response, embedding.embeddings(vectors, texts, recorded, embedded));
+        }
         generated += 1;
         return send(response, protocol.completion(reply, recorded, generated));
       case 'error':
@@ -166,6 +197,9 @@ export async function startFakeProviderServer(protocol: FakeProtocol): Promise<F
     enqueue: (...replies) => queue.push(...replies),
     respondWith: (next) => {
       responder = next;
+    },
+    embedWith: (next) => {
+      embed = next;
     },
     close: () =>
       new Promise<void>((resolve) => {

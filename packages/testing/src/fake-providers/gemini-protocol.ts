@@ -8,6 +8,7 @@ import {
   startFakeProviderServer,
   type WireResponse,
 } from './fake-provider-server.ts';
+import { geminiEmbeddingProtocol } from './gemini-embedding-protocol.ts';
 
 const finishReasons = { stop: 'STOP', length: 'MAX_TOKENS', content_filter: 'SAFETY' } as const;
 
@@ -171,6 +172,7 @@ export const geminiProtocol: FakeProtocol = {
   invalidRequest: (body) => invalidContents((body.contents as Content[] | undefined) ?? []),
   completion,
   error,
+  embedding: geminiEmbeddingProtocol,
 };
 
 /** A fake Gemini Developer API server; pass `baseUrl` as the SDK's `httpOptions.baseUrl`. */

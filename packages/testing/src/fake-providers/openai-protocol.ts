@@ -7,6 +7,7 @@ import {
   startFakeProviderServer,
   type WireResponse,
 } from './fake-provider-server.ts';
+import { openaiEmbeddingProtocol } from './openai-embedding-protocol.ts';
 
 const finishReasons = { stop: 'stop', length: 'length', content_filter: 'content_filter' } as const;
 
@@ -110,9 +111,10 @@ export const openaiProtocol: FakeProtocol = {
   invalidRequest: (body) => brokenToolHistory((body.messages as ChatMessage[] | undefined) ?? []),
   completion,
   error,
+  embedding: openaiEmbeddingProtocol,
 };
 
-/** A fake OpenAI server speaking Chat Completions; pass `baseUrl` as the SDK's `baseURL`. */
+/** A fake OpenAI server speaking Chat Completions and Embeddings; pass `baseUrl` as the SDK's `baseURL`. */
 export function startFakeOpenAIServer(): Promise<FakeProviderServer> {
   return startFakeProviderServer(openaiProtocol);
 }

@@ -13,6 +13,7 @@ import type {
   Usage,
 } from '@plainloop/contracts';
 import { LanguageModelError } from '../../errors/language-model-error.ts';
+import { withCallSignal } from './gemini-call-signal.ts';
 import {
   fetchCapturingErrorHeaders,
   type GeminiCallContext,
@@ -71,26 +72,6 @@ function usageOf(metadata: GenerateContentResponseUsageMetadata | undefined): Us
     outputTokens: (metadata?.candidatesTokenCount ?? 0) + reasoningTokens,
     reasoningTokens,
   };
-}
-
-/**
- * The SDK adds a listener to the signal it is given and never removes it, even after a success. The
- * runtime passes one signal for a whole run, so each call gets its own signal that follows the
- * caller's, and only this call's listener on the caller's signal, removed when the call ends.
- */
-async function withCallSignal<Result>(
-  signal: AbortSignal,
-  call: (callSignal: AbortSignal) => Promise<Result>,
-): Promise<Result> {
-  const controller = new AbortController();
-  const abort = () => controller.abort(signal.reason);
-  if (signal.aborted) abort();
-  else signal.addEventListener('abort', abort, { once: true });
-  try {
-    return await call(controller.signal);
-  } finally {
-    signal.removeEventListener('abort', abort);
-  }
 }
 
 /** The Gemini Developer API (`generateContent`) on the LanguageModel spec. */
