@@ -2,7 +2,7 @@
  * The architecture check (`npm run check:architecture`, part of `npm test`): no import cycles, and
  * imports only in the dependency direction of ARCHITECTURE.md:
  *
- *   apps -> agent -> (llm, tools) -> (redis, telemetry) -> (contracts, config)
+ *   apps -> agent -> (llm, memory -> tools) -> (redis, telemetry) -> (contracts, config)
  *
  * Each package may import the packages listed for it below and nothing else of ours; `testing` is for
  * test files only; packages never import apps; apps do not import each other except that the CLI
@@ -15,22 +15,39 @@ const allowed = {
   telemetry: ['contracts', 'config', 'redis'],
   llm: ['contracts', 'config', 'redis', 'telemetry'],
   tools: ['contracts', 'config', 'telemetry'],
-  agent: ['contracts', 'config', 'redis', 'telemetry', 'llm', 'tools'],
+  memory: ['contracts', 'config', 'redis', 'telemetry', 'tools'],
+  agent: ['contracts', 'config', 'redis', 'telemetry', 'llm', 'tools', 'memory'],
   testing: ['contracts', 'config', 'redis'],
 };
+/** What a package's tests may import beyond its own layer (real adapters for an end-to-end check). */
+const allowedInTests = { memory: ['llm'] };
 const packages = Object.keys(allowed);
 
-const packageRules = Object.entries(allowed).map(([name, dependencies]) => {
+const packageRules = Object.entries(allowed).flatMap(([name, dependencies]) => {
+  const testOnly = allowedInTests[name] ?? [];
   const forbidden = packages.filter(
-    (other) => other !== name && !dependencies.includes(other) && other !== 'testing',
+    (other) =>
+      other !== name && !dependencies.includes(other) && !testOnly.includes(other) && other !== 'testing',
   );
-  return {
-    name: `layer-${name}`,
-    comment: `packages/${name} may import only: ${dependencies.join(', ') || 'no other package'} (and zod or its own libraries)`,
-    severity: 'error',
-    from: { path: `^packages/${name}/` },
-    to: { path: forbidden.length ? `^packages/(${forbidden.join('|')})/` : '^$' },
-  };
+  const rules = [
+    {
+      name: `layer-${name}`,
+      comment: `packages/${name} may import only: ${dependencies.join(', ') || 'no other package'} (and zod or its own libraries)`,
+      severity: 'error',
+      from: { path: `^packages/${name}/` },
+      to: { path: forbidden.length ? `^packages/(${forbidden.join('|')})/` : '^$' },
+    },
+  ];
+  if (testOnly.length > 0) {
+    rules.push({
+      name: `layer-${name}-tests-only`,
+      comment: `packages/${name} may import ${testOnly.join(', ')} in its tests only`,
+      severity: 'error',
+      from: { path: `^packages/${name}/`, pathNot: '\\.test\\.ts$' },
+      to: { path: `^packages/(${testOnly.join('|')})/` },
+    });
+  }
+  return rules;
 });
 
 module.exports = {

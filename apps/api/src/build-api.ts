@@ -38,14 +38,15 @@ export async function buildApi({ config, redis, logger }: ApiOptions): Promise<F
     new CircuitBreaker(redis, keys, config.models.breaker),
     new AdmissionControl(redis, keys, config.models.limits),
   );
+  const environment = runEnvironmentFromConfig(config, { redis, keys, logger });
   registerRunRoutes(app, {
     store: new RunStore(redis, keys),
     queue,
     events: new RunEventStream(redis, keys),
     agents,
     logger,
+    threads: environment.threads,
   });
-  const environment = runEnvironmentFromConfig(config, { redis, keys, logger });
   registerRunControlRoutes(app, { environment, queue, redis, keys });
   registerApprovalRoutes(app, { environment, queue });
   registerCostRoutes(app, { redis, keys, budgets: environment.budgets });

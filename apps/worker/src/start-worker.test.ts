@@ -2,6 +2,7 @@ import { defineAgent, defineTool, submitRun } from '@plainloop/agent';
 import { loadConfig } from '@plainloop/config';
 import { AgentManifest, RunRequest, type RunState } from '@plainloop/contracts';
 import { scriptedModel } from '@plainloop/llm';
+import { ThreadStore } from '@plainloop/memory';
 import { createRunQueue, type Redis, RunStore, runJobOptions } from '@plainloop/redis';
 import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
@@ -40,6 +41,17 @@ const brokenAgent = defineAgent({
   models: { plan: [model], execute: [model] },
 });
 
+/** A chat agent with a slow model, so runs of one thread would overlap if nothing kept them apart. */
+const slowChat = defineAgent({
+  name: 'slow-chat',
+  instructions: 'Chat.',
+  input: z.string(),
+  models: {
+    plan: [scriptedModel({ name: 'slow', latencyMs: 400, script: () => ({ text: 'ok' }) })],
+    execute: [scriptedModel({ name: 'slow', latencyMs: 400, script: () => ({ text: 'ok' }) })],
+  },
+});
+
 const logger = createLogger({ service: 'worker-test', level: 'silent' });
 
 describe('startWorker', () => {
@@ -55,7 +67,12 @@ describe('startWorker', () => {
     queue = createRunQueue(producer, redis.keys);
     store = new RunStore(producer, redis.keys);
     const config = loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix, PLAINLOOP_CONCURRENCY: '2' });
-    worker = await startWorker({ config, redisUrl: redis.url, agents: [echoAgent, brokenAgent], logger });
+    worker = await startWorker({
+      config,
+      redisUrl: redis.url,
+      agents: [echoAgent, brokenAgent, slowChat],
+      logger,
+    });
   });
   afterEach(async () => {
     await worker.close();
@@ -141,5 +158,32 @@ describe('startWorker', () => {
     const job = await queue.getJob('not-a-run');
     expect(job?.attemptsMade).toBe(1);
     expect(job?.failedReason).toMatch(/does not carry a run/);
+  });
+
+  it('runs two runs of one thread in the order they came, one at a time, and other threads alongside', async () => {
+    const threads = new ThreadStore(producer, redis.keys, { retentionSeconds: 3_600, keepTurns: 0 });
+    const submit = async (input: string, threadId: string) => {
+      const request = RunRequest.parse({ agent: 'slow-chat', input, threadId });
+      const dependencies = {
+        store,
+        queue,
+        events: new RunEventStream(producer, redis.keys),
+        logger,
+        threads,
+      };
+      return (await submitRun(dependencies, request, Date.now())).state.runId;
+    };
+    const first = await submit('first', 'thread-a');
+    const second = await submit('second', 'thread-a');
+    const other = await submit('other', 'thread-b');
+    const [a, b, c] = await Promise.all(
+      [first, second, other].map((runId) => until(runId, (state) => state.status === 'succeeded')),
+    );
+    // The second run of thread-a started only after the first finished; thread-b ran alongside.
+    expect(b?.startedAt ?? 0).toBeGreaterThanOrEqual(a?.finishedAt ?? Number.POSITIVE_INFINITY);
+    expect(c?.startedAt ?? Number.POSITIVE_INFINITY).toBeLessThan(a?.finishedAt ?? 0);
+    // The second saw the first's turns: they were appended to the thread before the first ended.
+    const memory = await threads.load({ tenantId: 'default', threadId: 'thread-a' });
+    expect(memory.recent.map((message) => message.content)).toEqual(['first', 'ok', 'second', 'ok']);
   });
 });

@@ -9,10 +9,10 @@ import {
   manifestOf,
   runEnvironmentFromConfig,
 } from '@plainloop/agent';
-import type { PlainloopConfig } from '@plainloop/config';
+import { ConfigError, type PlainloopConfig } from '@plainloop/config';
 import { modelRefOf, RunJobData, type RunState } from '@plainloop/contracts';
 import { createModelCatalog, loadPriceFile } from '@plainloop/llm';
-import { createKeySchema, createRedisClient, queueNames } from '@plainloop/redis';
+import { createKeySchema, createRedisClient, createRunQueue, queueNames } from '@plainloop/redis';
 import type { Logger } from '@plainloop/telemetry';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 
@@ -46,9 +46,34 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   const keys = createKeySchema(config.redis.prefix);
   const redis = createRedisClient(options.redisUrl, 'worker', workerId);
   const prices = config.models.pricesFile ? await loadPriceFile(config.models.pricesFile) : undefined;
-  const environment = runEnvironmentFromConfig(config, { redis, keys, logger }, prices);
-
   const catalog = createModelCatalog(config.providers);
+  // Semantic memory's embedding model is needed only by agents that recall; its absence stops those.
+  const recalls = options.agents.filter((agent) => agent.memory.recall !== undefined);
+  const embedding = recalls.length > 0 ? catalog.resolveEmbedding(config.memory.embeddingModel) : undefined;
+  if (embedding && !embedding.ok) {
+    throw new ConfigError(
+      `agent ${recalls[0]?.name} recalls from semantic memory, but PLAINLOOP_EMBEDDING_MODEL cannot be used: ${embedding.reason}`,
+    );
+  }
+  if (embedding?.ok && embedding.model.provider === 'scripted')
+    logger.warn(
+      'semantic memory uses the offline scripted embedding (word overlap, not meaning): set PLAINLOOP_EMBEDDING_MODEL',
+    );
+  // A run that leaves its thread wakes the next one at once instead of letting it wait out its poll.
+  const runQueue = createRunQueue(redis, keys);
+  const environment = {
+    ...runEnvironmentFromConfig(
+      config,
+      { redis, keys, logger },
+      prices,
+      embedding?.ok ? embedding.model : undefined,
+    ),
+    wakeRun: async (runId: string) => {
+      const job = await runQueue.getJob(runId);
+      if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+    },
+  };
+
   const agents = new Map<string, BoundAgent>();
   for (const agent of options.agents) {
     const { bound, notes } = bindModels(agent, catalog, environment.models.prices);
@@ -221,6 +246,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       clearTimeout(abortTimer);
       clearTimeout(forceTimer);
       await control.quit().catch(() => control.disconnect());
+      await runQueue.close().catch(() => undefined);
       await redis.quit().catch(() => redis.disconnect());
     }
     logger.info({ workerId }, 'worker stopped');

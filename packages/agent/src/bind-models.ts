@@ -7,7 +7,15 @@ import { AgentDefinitionError } from './errors/agent-definition-error.ts';
 export type BoundAgent = {
   agent: Agent;
   models: Record<Tier, readonly LanguageModel[]>;
+  /**
+   * The most tokens a prompt may take: the smallest context window among the agent's models (so any
+   * model of a chain can take any prompt), capped by the agent's `memory.contextTokens`.
+   */
+  contextTokens: number;
 };
+
+/** Assumed for a model whose context window nobody published: small enough for any current model. */
+export const unknownContextWindow = 128_000;
 
 export type BindingNotes = {
   /** Models left out of a chain because their provider is not configured here, with the reason. */
@@ -53,8 +61,10 @@ export function bindModels(
     }
     return chain;
   };
-  return {
-    bound: { agent, models: { plan: resolveChain('plan'), execute: resolveChain('execute') } },
-    notes,
-  };
+  const models = { plan: resolveChain('plan'), execute: resolveChain('execute') };
+  const windows = [...models.plan, ...models.execute].map(
+    (model) => prices.contextWindowOf(model.pricedAs ?? modelRefOf(model)) ?? unknownContextWindow,
+  );
+  const contextTokens = Math.min(...windows, agent.memory.contextTokens ?? Number.POSITIVE_INFINITY);
+  return { bound: { agent, models, contextTokens }, notes };
 }

@@ -1,21 +1,15 @@
-import {
-  type AgentLimits,
-  addUsage,
-  modelRefOf,
-  type PendingStep,
-  type Tier,
-  type ToolCall,
-  type ToolForModel,
-} from '@plainloop/contracts';
+import type { AgentLimits, PendingStep, Tier, ToolCall, ToolForModel } from '@plainloop/contracts';
 import { type RouterEvent, routeCall } from '@plainloop/llm';
+import { ContextOverflowError } from '@plainloop/memory';
+import { accountFor } from './answered-call.ts';
 import type { BoundAgent } from './bind-models.ts';
 import { createSpendGuard } from './budgets/spend-guard.ts';
 import { BudgetExceededError } from './errors/budget-exceeded-error.ts';
 import { finishRun } from './finish-run.ts';
+import { workingContext } from './memory/working-context.ts';
 import type { RunSession } from './run-session.ts';
 import { chooseTier } from './tier-policy.ts';
 import { validateCall } from './tool-breaker.ts';
-import { buildMessages } from './transcript.ts';
 
 /** The tools offered to the model: the agent's, less those the session breaker disabled. */
 function toolsForModel({ agent }: BoundAgent, disabled: Readonly<Record<string, unknown>>): ToolForModel[] {
@@ -95,10 +89,11 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
 
   let outcome: Awaited<ReturnType<typeof routeCall>>;
   try {
+    const messages = await workingContext(session, bound, limits);
     outcome = await routeCall(
       bound.models[tier],
       {
-        messages: buildMessages(bound.agent.instructions, state.input, turns, state.disabledTools),
+        messages,
         tools: toolsForModel(bound, state.disabledTools),
         ...(bound.agent.outputSchema
           ? { responseSchema: { name: 'final_answer', schema: bound.agent.outputSchema } }
@@ -123,6 +118,10 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
         budget: error.detail,
       });
       await session.emit({ type: 'budget.exceeded', step: state.step, ...error.detail });
+      return;
+    }
+    if (error instanceof ContextOverflowError) {
+      await finishRun(session, { status: 'failed', error: error.toStructured() });
       return;
     }
     throw error;
@@ -155,76 +154,36 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
     return;
   }
 
-  const { model, result, latencyMs } = outcome;
-  const modelRef = modelRefOf(model);
+  const { result, latencyMs, callId } = outcome;
   const toolCalls = withUniqueIds(result.toolCalls);
-  const pricedAs = model.pricedAs ?? modelRef;
-  const price = environment.models.prices.quote(pricedAs, result.usage);
-  // The router's id for the call: the same key in the run's ledger and in the tenant's.
-  const { callId } = outcome;
+  const call = accountFor(session, outcome, tier, toolCalls);
   const invalidCalls = toolCalls
-    .map((call) => validateCall(state, bound.agent.tools, call))
+    .map((toolCall) => validateCall(state, bound.agent.tools, toolCall))
     .filter((validated) => !validated.ok);
   const pending: PendingStep = {
     tier,
-    model: modelRef,
+    model: call.modelRef,
     callId,
     result: { ...result, toolCalls },
-    costUsd: price.costUsd,
+    costUsd: call.price.costUsd,
     latencyMs,
     toolResults: Object.fromEntries(
-      invalidCalls.map(({ call, error }) => [call.id, { ok: false as const, error }]),
+      invalidCalls.map(({ call: invalid, error }) => [invalid.id, { ok: false as const, error }]),
     ),
     startedCalls: {},
     approvals: {},
   };
   await session.update(
-    ({ waitingSince: _since, waitingUntil: _until, ...current }) => ({
-      ...current,
-      pending,
-      usage: addUsage(current.usage, result.usage),
-      costUsd: current.costUsd + price.costUsd,
-      unpricedCalls: current.unpricedCalls + (price.known ? 0 : 1),
-      llmCalls: current.llmCalls + 1,
-    }),
-    {
-      modelCall: {
-        callId,
-        step: state.step,
-        model: modelRef,
-        pricedAs,
-        finishReason: result.finishReason,
-        toolCalls: toolCalls.map((call) => call.name),
-        usage: result.usage,
-        costUsd: price.costUsd,
-        costKnown: price.known,
-        latencyMs,
-        at: environment.now(),
-      },
-    },
+    ({ waitingSince: _since, waitingUntil: _until, ...current }) => ({ ...call.addTotals(current), pending }),
+    { modelCall: call.record },
   );
-  if (!price.known)
-    session.logger.warn({ model: pricedAs }, 'no price known for this model: the run cost is incomplete');
-  await session.emit({
-    type: 'llm.called',
-    step: state.step,
-    tier,
-    model: modelRef,
-    fallback: outcome.fallback,
-    callId,
-    finishReason: result.finishReason,
-    toolCalls: toolCalls.length,
-    usage: result.usage,
-    costUsd: price.costUsd,
-    costKnown: price.known,
-    latencyMs,
-  });
-  for (const { call, error } of invalidCalls) {
+  await session.emit(call.event);
+  for (const { call: invalid, error } of invalidCalls) {
     await session.emit({
       type: 'tool.failed',
       step: state.step,
-      tool: call.name,
-      callId: call.id,
+      tool: invalid.name,
+      callId: invalid.id,
       error,
       latencyMs: 0,
     });

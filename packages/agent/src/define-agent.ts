@@ -20,7 +20,42 @@ export type AgentDefinition<Input extends z.ZodType, Output extends z.ZodType | 
   limits?: Partial<AgentLimits>;
   /** Chooses the tier of each step; the default plans on the first step and after one that went wrong. */
   chooseTier?: (context: TierContext) => Tier;
+  memory?: AgentMemoryOptions;
 };
+
+/** How the agent's working context is fitted; every field has a default. */
+export type AgentMemoryOptions = {
+  /**
+   * The most tokens a prompt may take, below the model's own window: a cost cap, and what decides when
+   * a thread's older turns are summarized. Default: the smallest window of the agent's models.
+   */
+  contextTokens?: number;
+  /** Tokens kept free for the answer. Default 4,096. */
+  outputReserveTokens?: number;
+  /** Share of the prompt a thread's recent turns may take before the oldest are summarized. Default 0.5. */
+  historyShare?: number;
+  /**
+   * Semantic memory: exchanges folded out of a thread's summary are kept in the tenant's `namespace`
+   * (default: the agent's name), the items nearest each run's input are recalled into its context, and
+   * the model gets a `recall` tool. Off unless set.
+   */
+  recall?: { namespace?: string; limit?: number };
+};
+
+const AgentMemory = z.strictObject({
+  contextTokens: z.int().min(256).optional(),
+  outputReserveTokens: z.int().min(0).default(4_096),
+  historyShare: z.number().gt(0).lt(1).default(0.5),
+  recall: z
+    .strictObject({
+      namespace: z
+        .string()
+        .regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'a namespace is 1-64 letters, digits, _ . or -')
+        .optional(),
+      limit: z.int().min(1).max(50).default(5),
+    })
+    .optional(),
+});
 
 const agentBrand = Symbol.for('plainloop.agent');
 
@@ -35,6 +70,7 @@ export type Agent = {
   readonly models: { readonly plan: readonly ModelChoice[]; readonly execute: readonly ModelChoice[] };
   readonly limits: AgentLimits;
   readonly chooseTier: ((context: TierContext) => Tier) | undefined;
+  readonly memory: z.output<typeof AgentMemory>;
   readonly inputSchema: Record<string, unknown>;
   readonly outputSchema: Record<string, unknown> | undefined;
 };
@@ -84,8 +120,19 @@ export function defineAgent<Input extends z.ZodType, Output extends z.ZodType | 
   if (!limits.success) {
     throw new AgentDefinitionError(`agent ${definition.name}: limits: ${limits.error.issues[0]?.message}`);
   }
+  const memory = AgentMemory.safeParse(definition.memory ?? {});
+  if (!memory.success) {
+    throw new AgentDefinitionError(`agent ${definition.name}: memory: ${memory.error.issues[0]?.message}`);
+  }
+  for (const reserved of ['remember_fact', 'recall']) {
+    if (tools.has(reserved))
+      throw new AgentDefinitionError(
+        `agent ${definition.name}: ${reserved} is a built-in memory tool's name`,
+      );
+  }
   return Object.freeze({
     [agentBrand]: true as const,
+    memory: memory.data,
     name: definition.name,
     description: definition.description,
     instructions: definition.instructions,

@@ -5,6 +5,8 @@ import { actStep } from './act-step.ts';
 import type { BoundAgent } from './bind-models.ts';
 import { decideStep } from './decide-step.ts';
 import { finishRun } from './finish-run.ts';
+import { withMemoryTools } from './memory/memory-tools-of-run.ts';
+import { takeThreadTurn, threadPollMs } from './memory/thread-turn.ts';
 import type { RunEnvironment } from './run-environment.ts';
 import { newRunState } from './run-identity.ts';
 import { checkLimits, effectiveLimits } from './run-limits.ts';
@@ -50,6 +52,10 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   if (isTerminalStatus(stored.status)) return { kind: 'finished', state: stored };
   const bound = options.agents.get(stored.agent);
   if (bound === undefined && !options.lastAttempt) return { kind: 'unknown_agent', agent: stored.agent };
+  if (!(await takeThreadTurn(environment, stored))) {
+    // Another run of the thread is active: this one waits its turn, no slot held, nothing written.
+    return { kind: 'waiting', state: stored, resumeAt: environment.now() + threadPollMs };
+  }
   try {
     const turns = await environment.store.loadTurns(stored.tenantId, stored.runId);
     const session = new RunSession(environment, stored, turns, signal);
@@ -87,7 +93,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
         return { kind: 'finished', state: session.state };
       }
     }
-    return await runSteps(session, bound, options);
+    return await runSteps(session, withMemoryTools(bound, environment, taken), options);
   } catch (error) {
     if (error instanceof RunFencedError) return { kind: 'fenced', reason: error.message };
     throw error;

@@ -1,5 +1,6 @@
 import type { BudgetDetail, Message, RunState, RunStatus, StructuredError } from '@plainloop/contracts';
 import { logPayload } from '@plainloop/telemetry';
+import { appendToThread, leaveThread } from './memory/thread-turn.ts';
 import type { RunSession } from './run-session.ts';
 
 export type Finish = {
@@ -16,6 +17,8 @@ export type Finish = {
 export async function finishRun(session: RunSession, finish: Finish): Promise<RunState> {
   const now = session.environment.now();
   const completesStep = finish.appendTurns !== undefined;
+  // The thread gets the run's turns first: a crash before the final checkpoint repeats this, harmlessly.
+  await appendToThread(session.environment, session.state, [...session.turns, ...(finish.appendTurns ?? [])]);
   const state = await session.update(
     (current) => ({
       ...current,
@@ -43,6 +46,12 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
       ...(finish.error === undefined ? {} : { error: finish.error }),
     },
     state.output === undefined ? {} : { output: logPayload(state.output) },
+  );
+  await leaveThread(session.environment, state).catch((error) =>
+    session.logger.warn(
+      { err: error },
+      'could not hand the thread to its next run; it will find its turn at its next poll',
+    ),
   );
   return state;
 }

@@ -1,4 +1,5 @@
 import type { PlainloopConfig } from '@plainloop/config';
+import type { EmbeddingModel } from '@plainloop/contracts';
 import {
   AdmissionControl,
   type BreakerSettings,
@@ -9,6 +10,7 @@ import {
   type PriceFile,
   type RetrySettings,
 } from '@plainloop/llm';
+import { RedisVectorStore, SemanticMemory, type ThreadSettings, ThreadStore } from '@plainloop/memory';
 import { type KeySchema, type Redis, RunStore } from '@plainloop/redis';
 import { type Logger, RunEventStream } from '@plainloop/telemetry';
 import { TenantBudget, type TenantBudgetLimits } from './budgets/tenant-budget.ts';
@@ -46,6 +48,15 @@ export type RunEnvironment = {
   settings: RunSettings;
   /** Tenants' daily budgets, shared by the fleet. */
   budgets: TenantBudget;
+  /** Conversation threads: turns, rolling summary, facts, and the order of their runs. */
+  threads: ThreadStore;
+  /** Semantic memory, for agents that recall; absent when no embedding model is configured. */
+  semantic?: SemanticMemory;
+  /**
+   * Asks for a run parked behind another of its thread to be taken now (the worker promotes its
+   * delayed job); without it, the run comes back at its next poll.
+   */
+  wakeRun?: (runId: string) => Promise<void>;
   models: {
     breaker: CircuitBreaker;
     admission: AdmissionControl;
@@ -62,6 +73,9 @@ export type RunEnvironmentOptions = {
   settings: RunSettings;
   models: ModelSettings;
   tenantBudgets?: TenantBudgetLimits;
+  threads?: ThreadSettings;
+  /** The embedding model of semantic memory; without one, agents that recall fail to bind. */
+  embeddingModel?: EmbeddingModel;
   prices?: PriceFile;
   now?: () => number;
 };
@@ -80,6 +94,20 @@ export function createRunEnvironment(options: RunEnvironmentOptions): RunEnviron
       keys,
       options.tenantBudgets ?? { dailyUsd: {}, reservationLeaseMs: 10 * 60_000 },
     ),
+    threads: new ThreadStore(
+      redis,
+      keys,
+      options.threads ?? { retentionSeconds: 30 * 24 * 3600, keepTurns: 2_000 },
+    ),
+    ...(options.embeddingModel
+      ? {
+          semantic: new SemanticMemory({
+            model: options.embeddingModel,
+            store: new RedisVectorStore(redis, keys),
+            timeoutMs: options.settings.modelTimeoutMs,
+          }),
+        }
+      : {}),
     models: {
       breaker: new CircuitBreaker(redis, keys, options.models.breaker),
       admission: new AdmissionControl(redis, keys, options.models.limits),
@@ -95,6 +123,7 @@ export function runEnvironmentFromConfig(
   config: PlainloopConfig,
   connection: { redis: Redis; keys: KeySchema; logger: Logger },
   prices?: PriceFile,
+  embeddingModel?: EmbeddingModel,
 ): RunEnvironment {
   return createRunEnvironment({
     ...connection,
@@ -113,6 +142,8 @@ export function runEnvironmentFromConfig(
       maxStepWaitMs: config.models.maxStepWaitMs,
     },
     tenantBudgets: config.budgets,
+    threads: config.threads,
     ...(prices ? { prices } : {}),
+    ...(embeddingModel ? { embeddingModel } : {}),
   });
 }

@@ -1,4 +1,5 @@
 import type { RunJobData, RunRequest, RunState } from '@plainloop/contracts';
+import type { ThreadStore } from '@plainloop/memory';
 import { type RunStore, runJobOptions } from '@plainloop/redis';
 import type { Logger, RunEventStream } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
@@ -17,7 +18,14 @@ export type SubmitResult =
  * producer that crashed between the two writes.
  */
 export async function submitRun(
-  dependencies: { store: RunStore; queue: Queue; events: Pick<RunEventStream, 'publish'>; logger: Logger },
+  dependencies: {
+    store: RunStore;
+    queue: Queue;
+    events: Pick<RunEventStream, 'publish'>;
+    logger: Logger;
+    /** Runs of a thread take their turns in the order they were submitted; without it, in the order taken. */
+    threads?: Pick<ThreadStore, 'enter'>;
+  },
   request: RunRequest,
   now: number,
 ): Promise<SubmitResult> {
@@ -25,6 +33,8 @@ export async function submitRun(
   const { created, state } = await dependencies.store.create(newRunState(runId, request, now));
   if (!created && state.requestHash !== requestHashOf(request)) return { kind: 'conflict', state };
   if (created || state.status === 'queued') {
+    if (request.threadId !== undefined)
+      await dependencies.threads?.enter({ tenantId: state.tenantId, threadId: request.threadId }, runId);
     const data: RunJobData = { runId, request };
     const job = await dependencies.queue.add('run', data, { ...runJobOptions, jobId: runId });
     // An idempotency key reused after its old run expired can meet that run's finished job, still kept

@@ -1,37 +1,10 @@
 import type {
   AssistantMessage,
   GenerateResult,
-  Message,
   ToolCall,
   ToolMessage,
   ToolResult,
 } from '@plainloop/contracts';
-
-/**
- * The messages a step sends to the model: the agent's instructions, the run's input, then the run's
- * transcript as appended step by step. (Memory will trim this to a token budget.)
- */
-export function buildMessages(
-  instructions: string,
-  input: unknown,
-  turns: readonly Message[],
-  disabledTools: Readonly<Record<string, { reason: string }>> = {},
-): Message[] {
-  const disabled = Object.values(disabledTools).map(({ reason }) => reason);
-  return [
-    { role: 'system', content: instructions },
-    ...(disabled.length > 0
-      ? [
-          {
-            role: 'system' as const,
-            content: `Some tools were disabled for the rest of this run and are no longer offered: ${disabled.join('; ')}. Work without them.`,
-          },
-        ]
-      : []),
-    { role: 'user', content: typeof input === 'string' ? input : JSON.stringify(input) },
-    ...turns,
-  ];
-}
 
 export function assistantMessageOf(result: GenerateResult): AssistantMessage {
   return { role: 'assistant', content: result.text, toolCalls: result.toolCalls };

@@ -82,6 +82,12 @@ const Environment = z.object({
     ),
   ),
   PLAINLOOP_SPEND_RESERVATION_LEASE_MS: integer(10 * 60_000, 1_000),
+  PLAINLOOP_THREAD_RETENTION_SECONDS: integer(30 * 24 * 3600, 60),
+  PLAINLOOP_EMBEDDING_MODEL: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*:\S+$/, 'an embedding model is named provider:model')
+    .default('scripted:hashed'),
+  PLAINLOOP_THREAD_KEEP_TURNS: integer(2_000, 0),
   PLAINLOOP_METRICS_PORT: integer(9464, 0),
   PLAINLOOP_METRICS_CONSUMER: optionalText,
   PLAINLOOP_METRICS_TENANT_LABEL: z
@@ -176,6 +182,11 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     budgets: {
       dailyUsd: env.PLAINLOOP_TENANT_DAILY_BUDGETS ?? {},
       reservationLeaseMs: env.PLAINLOOP_SPEND_RESERVATION_LEASE_MS,
+    },
+    memory: { embeddingModel: env.PLAINLOOP_EMBEDDING_MODEL },
+    threads: {
+      retentionSeconds: env.PLAINLOOP_THREAD_RETENTION_SECONDS,
+      keepTurns: env.PLAINLOOP_THREAD_KEEP_TURNS,
     },
     metrics: {
       host: env.HOST,

@@ -92,6 +92,14 @@ export const RunEvent = z.discriminatedUnion('type', [
     reason: z.enum(['breaker_open', 'rate_limited', 'cooling_down', 'budget', 'approval']),
   }),
   z.object({
+    type: z.literal('memory.summarized'),
+    ...stepBase,
+    /** Exchanges (a user's message and what followed) folded into the thread's rolling summary. */
+    foldedExchanges: z.int().min(0),
+    /** Facts the summary found (new or changed). */
+    facts: z.int().min(0),
+  }),
+  z.object({
     type: z.literal('budget.exceeded'),
     ...stepBase,
     ...BudgetDetail.shape,

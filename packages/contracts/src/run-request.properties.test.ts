@@ -158,9 +158,7 @@ describe('RunRequest properties', () => {
       expect(result.success).toBe(false);
       expect(result.error?.issues[0]?.message).toBe('input may not use the object key __proto__');
     }
-    expect(RunRequest.safeParse({ agent: 'research', input: { proto: 1, ['__proto']: 2 } }).success).toBe(
-      true,
-    );
+    expect(RunRequest.safeParse({ agent: 'research', input: { proto: 1, __proto: 2 } }).success).toBe(true);
   });
 
   describe('documented limits', () => {

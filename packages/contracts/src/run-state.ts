@@ -60,6 +60,21 @@ export const PendingStep = z.object({
 export type PendingStep = z.infer<typeof PendingStep>;
 
 /**
+ * A summary of the run's thread the model wrote, checkpointed (with its cost) before it is applied to
+ * the thread, so a crash in between applies it on resume instead of asking the model again.
+ */
+export const PendingSummary = z.object({
+  callId: z.string(),
+  /** Absolute index of the thread's turns the summary covers up to. */
+  through: z.int().min(0),
+  summary: z.string(),
+  facts: z.array(z.object({ key: z.string(), value: z.string() })),
+  /** The exchanges folded away, kept for semantic memory when the agent recalls. */
+  folded: z.array(z.string()),
+});
+export type PendingSummary = z.infer<typeof PendingSummary>;
+
+/**
  * One run as stored in Redis. Every write is a compare-and-set on `version` (see the redis package's
  * checkpoint script), so a worker that lost the run can never overwrite it.
  */
@@ -79,6 +94,8 @@ export const RunState = z.object({
   /** Completed steps; also the index of the step in progress. */
   step: z.int().min(0),
   pending: PendingStep.nullable(),
+  /** Set between a summary step's model call and its application to the thread. */
+  pendingSummary: PendingSummary.optional(),
   usage: Usage,
   costUsd: z.number().min(0),
   /** Model calls whose price is unknown (counted at $0): the run's cost is incomplete when this is not 0. */

@@ -60,6 +60,24 @@ export function createKeySchema(prefix: string) {
       const base = `${prefix}:tenant:${tenantId}:spend:{${tenantId}:${day}}`;
       return { totals: base, reservations: `${base}:reservations`, ledger: `${base}:ledger` };
     },
+    /**
+     * A conversation thread of a tenant: its turns (appended only), its memory (the rolling summary and
+     * how many turns it covers), its facts, the runs appended to it, and its queue of runs (one active
+     * at a time, in order). One hash tag, so the thread scripts are atomic on Redis Cluster too.
+     */
+    thread(tenantId: string, threadId: string) {
+      const base = `${prefix}:tenant:${tenantId}:thread:{${tenantId}:${threadId}}`;
+      return {
+        turns: `${base}:turns`,
+        memory: `${base}:memory`,
+        facts: `${base}:facts`,
+        runs: `${base}:runs`,
+        queue: `${base}:queue`,
+      };
+    },
+    /** A tenant's semantic memory in one namespace: item id -> text, metadata and vector. */
+    vectors: (tenantId: string, namespace: string) =>
+      `${prefix}:tenant:${tenantId}:vectors:{${tenantId}:${namespace}}`,
     /** A model's fleet-wide circuit breaker; `breakers` lists every model that has one. */
     breaker: (model: string) => `${prefix}:breaker:{${model}}`,
     breakers: `${prefix}:breakers`,

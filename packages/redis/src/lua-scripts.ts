@@ -19,6 +19,9 @@ const scripts = {
   plainloopAdmissionSettle: { numberOfKeys: 2, lua: script('admission-settle') },
   plainloopMetricsApply: { numberOfKeys: 4, lua: script('metrics-apply') },
   plainloopLeaseHold: { numberOfKeys: 1, lua: script('lease-hold') },
+  plainloopThreadAppend: { numberOfKeys: 5, lua: script('thread-append') },
+  plainloopThreadSummarize: { numberOfKeys: 3, lua: script('thread-summarize') },
+  plainloopThreadEnter: { numberOfKeys: 1, lua: script('thread-enter') },
 } as const;
 
 export type ScriptedRedis = Redis & {
@@ -88,6 +91,26 @@ export type ScriptedRedis = Redis & {
     ...argv: string[]
   ): Promise<number>;
   plainloopLeaseHold(leaseKey: string, holder: string, milliseconds: string): Promise<number>;
+  plainloopThreadAppend(
+    turnsKey: string,
+    runsKey: string,
+    memoryKey: string,
+    factsKey: string,
+    queueKey: string,
+    runId: string,
+    keepSeconds: string,
+    ...turns: string[]
+  ): Promise<number>;
+  plainloopThreadSummarize(
+    memoryKey: string,
+    factsKey: string,
+    turnsKey: string,
+    through: string,
+    summary: string,
+    keepTurns: string,
+    ...facts: string[]
+  ): Promise<number>;
+  plainloopThreadEnter(queueKey: string, runId: string, keepSeconds: string): Promise<string>;
 };
 
 export function withPlainloopScripts(redis: Redis): ScriptedRedis {

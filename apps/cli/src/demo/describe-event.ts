@@ -35,6 +35,8 @@ export function describeEvent(event: RunEvent): string {
       return `  breaker of ${event.model} closed: the model answers again`;
     case 'run.waiting':
       return `waiting (${event.reason}) until ${new Date(event.until).toISOString()}`;
+    case 'memory.summarized':
+      return `thread memory: ${event.foldedExchanges} older exchanges folded into the summary (${event.facts} facts)`;
     case 'budget.exceeded':
       return `budget ${event.budget} exceeded: ${event.spent} of ${event.limit}`;
     case 'run.finished':

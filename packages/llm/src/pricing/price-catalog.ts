@@ -12,6 +12,8 @@ const Price = z.strictObject({
   cacheWrite: z.number().min(0).optional(),
   /** USD per 1M output tokens (reasoning included). */
   output: z.number().min(0),
+  /** The model's context window in tokens, where the catalogue does not know it or you cap it. */
+  contextWindow: z.int().positive().optional(),
 });
 
 /** A user's price file: per-1M prices by `provider:model`, and the date they were read. */
@@ -80,8 +82,24 @@ export function createPriceCatalog(file?: PriceFile) {
     return { costUsd: calculated.total_price, known: true, source: 'genai-prices' };
   }
 
+  /** The model's context window, from the price file or the catalogue; undefined when neither knows it. */
+  function contextWindowOf(model: ModelRef): number | undefined {
+    const fromFile = file?.models[model]?.contextWindow;
+    if (fromFile !== undefined) return fromFile;
+    const separator = model.indexOf(':');
+    try {
+      const found = calcPrice({ input_tokens: 0, output_tokens: 0 }, model.slice(separator + 1), {
+        providerId: model.slice(0, separator),
+      });
+      return found?.model.context_window;
+    } catch {
+      return undefined;
+    }
+  }
+
   return {
     quote,
+    contextWindowOf,
     knows: (model: ModelRef) =>
       quote(model, { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningTokens: 0 }).known,
   };

@@ -1,0 +1,119 @@
+import type { AgentLimits } from '@plainloop/contracts';
+import { routeCall } from '@plainloop/llm';
+import {
+  parseSummaryAnswer,
+  type SummaryPlan,
+  summaryAnswerSchema,
+  summaryMessages,
+  type ThreadMemory,
+} from '@plainloop/memory';
+import { accountFor } from '../answered-call.ts';
+import type { BoundAgent } from '../bind-models.ts';
+import { createSpendGuard } from '../budgets/spend-guard.ts';
+import type { RunSession } from '../run-session.ts';
+
+/** The text of each folded exchange, for semantic memory: what the user asked and what was answered. */
+function foldedExchanges(plan: SummaryPlan): string[] {
+  const exchanges: string[] = [];
+  for (const message of plan.fold) {
+    if (message.role === 'user') exchanges.push(`user: ${message.content}`);
+    else if (message.role === 'assistant' && message.content && exchanges.length > 0) {
+      exchanges[exchanges.length - 1] += `\nassistant: ${message.content}`;
+    }
+  }
+  return exchanges;
+}
+
+/**
+ * The summary step: the execute tier folds the thread's oldest recent turns into its rolling summary
+ * and names the facts it found. Like any model call it goes through the router and the run's budgets,
+ * and its answer, usage and cost are checkpointed (with a ledger entry) before anything is applied, so
+ * a crash after the call applies the saved summary on resume instead of paying for another. Returns
+ * false when no model could take the call now: the step goes on without a new summary.
+ */
+export async function summarizeThread(
+  session: RunSession,
+  bound: BoundAgent,
+  limits: AgentLimits,
+  memory: ThreadMemory,
+  plan: SummaryPlan,
+): Promise<boolean> {
+  const { environment } = session;
+  const outcome = await routeCall(
+    bound.models.execute,
+    {
+      messages: summaryMessages(memory.summary, memory.facts, plan.fold),
+      tools: [],
+      responseSchema: { name: 'thread_summary', schema: summaryAnswerSchema },
+      timeoutMs: environment.settings.modelTimeoutMs,
+      signal: session.signal,
+    },
+    {
+      breaker: environment.models.breaker,
+      admission: environment.models.admission,
+      settings: environment.models.retry,
+      spendGuard: createSpendGuard(session, limits),
+      onEvent: async () => undefined,
+    },
+  );
+  if (outcome.kind !== 'answered') {
+    session.logger.warn(
+      { outcome: outcome.kind },
+      'could not summarize the thread now; the oldest turns give way instead',
+    );
+    return false;
+  }
+  const { result, callId } = outcome;
+  const call = accountFor(session, outcome, 'execute', []);
+  // A summarizer that did not answer in JSON still summarized: its text is the summary.
+  const answer = parseSummaryAnswer(result.text) ?? { summary: result.text.trim(), facts: [] };
+  const pendingSummary = {
+    callId,
+    through: plan.through,
+    summary: answer.summary,
+    facts: answer.facts,
+    folded: foldedExchanges(plan),
+  };
+  await session.update((current) => ({ ...call.addTotals(current), pendingSummary }), {
+    modelCall: call.record,
+  });
+  await session.emit(call.event);
+  await applyPendingSummary(session, bound);
+  return true;
+}
+
+/**
+ * Applies a checkpointed summary: the folded exchanges go to semantic memory (when the agent recalls;
+ * stored by id, so again is harmless), the summary and facts to the thread (it only ever moves forward),
+ * then the checkpoint clears it. A crash anywhere in between repeats this on resume, never the call.
+ */
+export async function applyPendingSummary(session: RunSession, bound: BoundAgent): Promise<void> {
+  const { environment, state } = session;
+  const pending = state.pendingSummary;
+  if (pending === undefined || state.threadId === undefined) return;
+  const thread = { tenantId: state.tenantId, threadId: state.threadId };
+  const { recall } = bound.agent.memory;
+  if (recall && environment.semantic) {
+    const scope = { tenantId: state.tenantId, namespace: recall.namespace ?? bound.agent.name };
+    const items = pending.folded.map((text, index) => ({
+      id: `${state.threadId}:${pending.through}:${index}`,
+      text,
+      metadata: { threadId: thread.threadId, runId: state.runId },
+    }));
+    await environment.semantic.remember(scope, items, session.signal);
+  }
+  await environment.threads.applySummary(
+    thread,
+    pending.through,
+    pending.summary,
+    pending.facts,
+    environment.now(),
+  );
+  await session.update(({ pendingSummary: _applied, ...current }) => current);
+  await session.emit({
+    type: 'memory.summarized',
+    step: state.step,
+    foldedExchanges: pending.folded.length,
+    facts: pending.facts.length,
+  });
+}
