@@ -154,7 +154,7 @@ const runRequestShaped = fc.record(
       jsonValue,
     ),
     threadId: mostlyValid(
-      fc.string({ minLength: 1, maxLength: 256 }),
+      fc.stringMatching(/^[a-zA-Z0-9_.:@-]{1,256}$/),
       fc.string({ maxLength: 300 }),
       jsonValue,
     ),

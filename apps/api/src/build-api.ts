@@ -45,7 +45,7 @@ export async function buildApi({ config, redis, logger }: ApiOptions): Promise<F
     events: new RunEventStream(redis, keys),
     agents,
     logger,
-    threads: environment.threads,
+    threads: environment.threadQueue,
   });
   registerRunControlRoutes(app, { environment, queue, redis, keys });
   registerApprovalRoutes(app, { environment, queue });

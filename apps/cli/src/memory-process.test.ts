@@ -1,6 +1,6 @@
 import { submitRun } from '@plainloop/agent';
 import { RunRequest, type RunState } from '@plainloop/contracts';
-import { ThreadStore } from '@plainloop/memory';
+import { ThreadQueue, ThreadStore } from '@plainloop/memory';
 import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
 import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import {
@@ -78,7 +78,7 @@ describe('thread memory across worker processes', { timeout: 120_000 }, () => {
 
   async function submit(turn: number): Promise<string> {
     const request = RunRequest.parse({ agent: 'companion', input: `turn ${turn}: ${filler}`, ...thread });
-    const threads = new ThreadStore(producer, redis.keys, { retentionSeconds: 3_600, keepTurns: 0 });
+    const threads = new ThreadQueue(producer, redis.keys, 3_600);
     const dependencies = { store, queue, events: new RunEventStream(producer, redis.keys), logger, threads };
     return (await submitRun(dependencies, request, Date.now())).state.runId;
   }
@@ -129,7 +129,7 @@ describe('thread memory across worker processes', { timeout: 120_000 }, () => {
     }).load(thread);
     expect(memory.summary).toBe('we chatted about the harbour');
     // The folded exchanges reached semantic memory, for the agent to recall later.
-    expect(await producer.hlen(redis.keys.vectors('acme', 'companion'))).toBeGreaterThan(0);
+    expect(await producer.hlen(redis.keys.vectors('acme', 'thread.harbour'))).toBeGreaterThan(0);
     // The thread goes on after the crash: the next run answers with the summary in its context.
     const next = await finished(await submit(turn));
     expect(next.status).toBe('succeeded');

@@ -2,7 +2,7 @@ import { defineAgent, defineTool, submitRun } from '@plainloop/agent';
 import { loadConfig } from '@plainloop/config';
 import { AgentManifest, RunRequest, type RunState } from '@plainloop/contracts';
 import { scriptedModel } from '@plainloop/llm';
-import { ThreadStore } from '@plainloop/memory';
+import { ThreadQueue, ThreadStore } from '@plainloop/memory';
 import { createRunQueue, type Redis, RunStore, runJobOptions } from '@plainloop/redis';
 import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
@@ -47,8 +47,8 @@ const slowChat = defineAgent({
   instructions: 'Chat.',
   input: z.string(),
   models: {
-    plan: [scriptedModel({ name: 'slow', latencyMs: 400, script: () => ({ text: 'ok' }) })],
-    execute: [scriptedModel({ name: 'slow', latencyMs: 400, script: () => ({ text: 'ok' }) })],
+    plan: [scriptedModel({ name: 'slow', latencyMs: 800, script: () => ({ text: 'ok' }) })],
+    execute: [scriptedModel({ name: 'slow', latencyMs: 800, script: () => ({ text: 'ok' }) })],
   },
 });
 
@@ -161,7 +161,7 @@ describe('startWorker', () => {
   });
 
   it('runs two runs of one thread in the order they came, one at a time, and other threads alongside', async () => {
-    const threads = new ThreadStore(producer, redis.keys, { retentionSeconds: 3_600, keepTurns: 0 });
+    const threads = new ThreadQueue(producer, redis.keys, 3_600);
     const submit = async (input: string, threadId: string) => {
       const request = RunRequest.parse({ agent: 'slow-chat', input, threadId });
       const dependencies = {
@@ -183,7 +183,13 @@ describe('startWorker', () => {
     expect(b?.startedAt ?? 0).toBeGreaterThanOrEqual(a?.finishedAt ?? Number.POSITIVE_INFINITY);
     expect(c?.startedAt ?? Number.POSITIVE_INFINITY).toBeLessThan(a?.finishedAt ?? 0);
     // The second saw the first's turns: they were appended to the thread before the first ended.
-    const memory = await threads.load({ tenantId: 'default', threadId: 'thread-a' });
+    const memory = await new ThreadStore(producer, redis.keys, {
+      retentionSeconds: 3_600,
+      keepTurns: 0,
+    }).load({
+      tenantId: 'default',
+      threadId: 'thread-a',
+    });
     expect(memory.recent.map((message) => message.content)).toEqual(['first', 'ok', 'second', 'ok']);
   });
 });

@@ -68,6 +68,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       prices,
       embedding?.ok ? embedding.model : undefined,
     ),
+    jobStateOf: (runId: string) => runQueue.getJobState(runId),
     wakeRun: async (runId: string) => {
       const job = await runQueue.getJob(runId);
       if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);

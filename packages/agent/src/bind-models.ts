@@ -14,7 +14,10 @@ export type BoundAgent = {
   contextTokens: number;
 };
 
-/** Assumed for a model whose context window nobody published: small enough for any current model. */
+/**
+ * Assumed for a model whose context window nobody published (a local model behind an OpenAI-compatible
+ * server, say). Set the real one with `contextWindow` in the prices file or `memory.contextTokens`.
+ */
 export const unknownContextWindow = 128_000;
 
 export type BindingNotes = {

@@ -1,27 +1,18 @@
-import type { AgentLimits, PendingStep, Tier, ToolCall, ToolForModel } from '@plainloop/contracts';
-import { type RouterEvent, routeCall } from '@plainloop/llm';
+import type { AgentLimits, PendingStep, ToolCall } from '@plainloop/contracts';
+import { routeCall } from '@plainloop/llm';
 import { ContextOverflowError } from '@plainloop/memory';
-import { accountFor } from './answered-call.ts';
+import { accountForCall } from './account-for-call.ts';
 import type { BoundAgent } from './bind-models.ts';
 import { createSpendGuard } from './budgets/spend-guard.ts';
 import { BudgetExceededError } from './errors/budget-exceeded-error.ts';
 import { finishRun } from './finish-run.ts';
 import { workingContext } from './memory/working-context.ts';
+import { reportRouterEvent } from './report-router-event.ts';
 import type { RunSession } from './run-session.ts';
 import { chooseTier } from './tier-policy.ts';
 import { validateCall } from './tool-breaker.ts';
 
 /** The tools offered to the model: the agent's, less those the session breaker disabled. */
-function toolsForModel({ agent }: BoundAgent, disabled: Readonly<Record<string, unknown>>): ToolForModel[] {
-  return [...agent.tools.values()]
-    .filter(({ name }) => !(name in disabled))
-    .map(({ description }) => ({
-      name: description.name,
-      description: description.description,
-      inputSchema: description.inputSchema,
-    }));
-}
-
 /** Models occasionally repeat a tool call id; results are keyed by id, so each call needs its own. */
 function withUniqueIds(toolCalls: readonly ToolCall[]): ToolCall[] {
   const seen = new Set<string>();
@@ -30,49 +21,6 @@ function withUniqueIds(toolCalls: readonly ToolCall[]): ToolCall[] {
     seen.add(id);
     return { ...call, id };
   });
-}
-
-/** The router's story as run events: failed attempts, breakers that opened or closed. */
-async function report(session: RunSession, tier: Tier, event: RouterEvent): Promise<void> {
-  const { step } = session.state;
-  switch (event.type) {
-    case 'attempt_failed':
-      return session.emit(
-        {
-          type: 'llm.failed',
-          step,
-          tier,
-          model: event.model,
-          error: event.error.toStructured(),
-          latencyMs: event.latencyMs,
-          attempt: event.attempt,
-          willRetry: event.willRetry,
-        },
-        { err: event.error },
-      );
-    case 'breaker_changed':
-      return event.transition === 'opened'
-        ? session.emit({
-            type: 'breaker.opened',
-            step,
-            model: event.model,
-            failures: event.failures,
-            cooldownMs: session.environment.models.breaker.settings.cooldownMs,
-          })
-        : session.emit({ type: 'breaker.closed', step, model: event.model });
-    case 'bookkeeping_failed':
-      session.logger.warn(
-        { err: event.error, model: event.model },
-        'could not record a model call that was answered',
-      );
-      return;
-    case 'model_skipped':
-      session.logger.info(
-        { model: event.model, reason: event.reason, retryInMs: event.retryInMs },
-        'model skipped',
-      );
-      return;
-  }
 }
 
 /**
@@ -89,15 +37,11 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
 
   let outcome: Awaited<ReturnType<typeof routeCall>>;
   try {
-    const messages = await workingContext(session, bound, limits);
+    const context = await workingContext(session, bound, limits);
     outcome = await routeCall(
       bound.models[tier],
       {
-        messages,
-        tools: toolsForModel(bound, state.disabledTools),
-        ...(bound.agent.outputSchema
-          ? { responseSchema: { name: 'final_answer', schema: bound.agent.outputSchema } }
-          : {}),
+        ...context,
         timeoutMs: environment.settings.modelTimeoutMs,
         signal: session.signal,
       },
@@ -106,7 +50,7 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
         admission: environment.models.admission,
         settings: environment.models.retry,
         spendGuard: createSpendGuard(session, limits),
-        onEvent: (event) => report(session, tier, event),
+        onEvent: (event) => reportRouterEvent(session, tier, event),
       },
     );
   } catch (error) {
@@ -156,7 +100,7 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
 
   const { result, latencyMs, callId } = outcome;
   const toolCalls = withUniqueIds(result.toolCalls);
-  const call = accountFor(session, outcome, tier, toolCalls);
+  const call = accountForCall(session, outcome, tier, toolCalls);
   const invalidCalls = toolCalls
     .map((toolCall) => validateCall(state, bound.agent.tools, toolCall))
     .filter((validated) => !validated.ok);

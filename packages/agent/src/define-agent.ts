@@ -124,6 +124,12 @@ export function defineAgent<Input extends z.ZodType, Output extends z.ZodType | 
   if (!memory.success) {
     throw new AgentDefinitionError(`agent ${definition.name}: memory: ${memory.error.issues[0]?.message}`);
   }
+  const { contextTokens, outputReserveTokens } = memory.data;
+  if (contextTokens !== undefined && outputReserveTokens + 256 > contextTokens) {
+    throw new AgentDefinitionError(
+      `agent ${definition.name}: memory.outputReserveTokens (${outputReserveTokens}) leaves less than 256 of memory.contextTokens (${contextTokens}) for the prompt`,
+    );
+  }
   for (const reserved of ['remember_fact', 'recall']) {
     if (tools.has(reserved))
       throw new AgentDefinitionError(

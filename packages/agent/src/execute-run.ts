@@ -6,7 +6,7 @@ import type { BoundAgent } from './bind-models.ts';
 import { decideStep } from './decide-step.ts';
 import { finishRun } from './finish-run.ts';
 import { withMemoryTools } from './memory/memory-tools-of-run.ts';
-import { takeThreadTurn, threadPollMs } from './memory/thread-turn.ts';
+import { takeTurnInThread, threadPollMs } from './memory/thread-order.ts';
 import type { RunEnvironment } from './run-environment.ts';
 import { newRunState } from './run-identity.ts';
 import { checkLimits, effectiveLimits } from './run-limits.ts';
@@ -52,7 +52,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   if (isTerminalStatus(stored.status)) return { kind: 'finished', state: stored };
   const bound = options.agents.get(stored.agent);
   if (bound === undefined && !options.lastAttempt) return { kind: 'unknown_agent', agent: stored.agent };
-  if (!(await takeThreadTurn(environment, stored))) {
+  if (!(await takeTurnInThread(environment, stored))) {
     // Another run of the thread is active: this one waits its turn, no slot held, nothing written.
     return { kind: 'waiting', state: stored, resumeAt: environment.now() + threadPollMs };
   }

@@ -1,6 +1,7 @@
 import type { BudgetDetail, Message, RunState, RunStatus, StructuredError } from '@plainloop/contracts';
 import { logPayload } from '@plainloop/telemetry';
-import { appendToThread, leaveThread } from './memory/thread-turn.ts';
+import { applyPendingSummary } from './memory/summarize-thread.ts';
+import { appendToThread, leaveThread } from './memory/thread-order.ts';
 import type { RunSession } from './run-session.ts';
 
 export type Finish = {
@@ -17,10 +18,10 @@ export type Finish = {
 export async function finishRun(session: RunSession, finish: Finish): Promise<RunState> {
   const now = session.environment.now();
   const completesStep = finish.appendTurns !== undefined;
-  // The thread gets the run's turns first: a crash before the final checkpoint repeats this, harmlessly.
-  await appendToThread(session.environment, session.state, [...session.turns, ...(finish.appendTurns ?? [])]);
+  // A summary saved but not applied yet (the run is ending before its next step) still reaches the thread.
+  await applyPendingSummary(session);
   const state = await session.update(
-    (current) => ({
+    ({ pendingSummary: _applied, ...current }) => ({
       ...current,
       status: finish.status,
       step: completesStep ? current.step + 1 : current.step,
@@ -47,11 +48,13 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
     },
     state.output === undefined ? {} : { output: logPayload(state.output) },
   );
-  await leaveThread(session.environment, state).catch((error) =>
-    session.logger.warn(
-      { err: error },
-      'could not hand the thread to its next run; it will find its turn at its next poll',
-    ),
-  );
+  // After the fenced checkpoint, so only the run's true end reaches its thread. A crash before this is
+  // repaired by the thread's next run, which appends the turns of an ended head before passing it.
+  try {
+    await appendToThread(session.environment, state);
+    await leaveThread(session.environment, state);
+  } catch (error) {
+    session.logger.warn({ err: error }, 'could not hand the thread on; its next run will, at its next poll');
+  }
   return state;
 }

@@ -10,7 +10,13 @@ import {
   type PriceFile,
   type RetrySettings,
 } from '@plainloop/llm';
-import { RedisVectorStore, SemanticMemory, type ThreadSettings, ThreadStore } from '@plainloop/memory';
+import {
+  RedisVectorStore,
+  SemanticMemory,
+  ThreadQueue,
+  type ThreadSettings,
+  ThreadStore,
+} from '@plainloop/memory';
 import { type KeySchema, type Redis, RunStore } from '@plainloop/redis';
 import { type Logger, RunEventStream } from '@plainloop/telemetry';
 import { TenantBudget, type TenantBudgetLimits } from './budgets/tenant-budget.ts';
@@ -48,8 +54,12 @@ export type RunEnvironment = {
   settings: RunSettings;
   /** Tenants' daily budgets, shared by the fleet. */
   budgets: TenantBudget;
-  /** Conversation threads: turns, rolling summary, facts, and the order of their runs. */
+  /** Conversation threads: turns, rolling summary and facts. */
   threads: ThreadStore;
+  /** The order of each thread's runs. */
+  threadQueue: ThreadQueue;
+  /** The state of a run's BullMQ job (`unknown` when there is none), to tell a run that can never be taken. */
+  jobStateOf?: (runId: string) => Promise<string>;
   /** Semantic memory, for agents that recall; absent when no embedding model is configured. */
   semantic?: SemanticMemory;
   /**
@@ -80,6 +90,8 @@ export type RunEnvironmentOptions = {
   now?: () => number;
 };
 
+const defaultThreadSettings: ThreadSettings = { retentionSeconds: 30 * 24 * 3600, keepTurns: 2_000 };
+
 /** Wires the step machine's environment on one Redis connection. */
 export function createRunEnvironment(options: RunEnvironmentOptions): RunEnvironment {
   const { redis, keys } = options;
@@ -94,11 +106,8 @@ export function createRunEnvironment(options: RunEnvironmentOptions): RunEnviron
       keys,
       options.tenantBudgets ?? { dailyUsd: {}, reservationLeaseMs: 10 * 60_000 },
     ),
-    threads: new ThreadStore(
-      redis,
-      keys,
-      options.threads ?? { retentionSeconds: 30 * 24 * 3600, keepTurns: 2_000 },
-    ),
+    threads: new ThreadStore(redis, keys, options.threads ?? defaultThreadSettings),
+    threadQueue: new ThreadQueue(redis, keys, (options.threads ?? defaultThreadSettings).retentionSeconds),
     ...(options.embeddingModel
       ? {
           semantic: new SemanticMemory({

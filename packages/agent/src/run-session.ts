@@ -1,4 +1,5 @@
 import type { Message, RunEvent, RunState } from '@plainloop/contracts';
+import type { RecalledItem } from '@plainloop/memory';
 import { type CheckpointOptions, RunFencedError } from '@plainloop/redis';
 import type { Logger } from '@plainloop/telemetry';
 import type { RunEnvironment } from './run-environment.ts';
@@ -29,6 +30,8 @@ export class RunSession {
   fencedBy: RunFencedError | undefined;
   /** Set once a checkpoint learns that someone asked to cancel the run. */
   cancelRequested = false;
+  /** What semantic memory gave for the run's input, once looked up (see `memory/working-context.ts`). */
+  recalled: RecalledItem[] | undefined;
   readonly #lost = new AbortController();
   #state: RunState;
   readonly #turns: Message[];

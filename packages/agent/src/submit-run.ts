@@ -1,5 +1,5 @@
 import type { RunJobData, RunRequest, RunState } from '@plainloop/contracts';
-import type { ThreadStore } from '@plainloop/memory';
+import type { ThreadQueue } from '@plainloop/memory';
 import { type RunStore, runJobOptions } from '@plainloop/redis';
 import type { Logger, RunEventStream } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
@@ -24,7 +24,7 @@ export async function submitRun(
     events: Pick<RunEventStream, 'publish'>;
     logger: Logger;
     /** Runs of a thread take their turns in the order they were submitted; without it, in the order taken. */
-    threads?: Pick<ThreadStore, 'enter'>;
+    threads?: Pick<ThreadQueue, 'enter'>;
   },
   request: RunRequest,
   now: number,
@@ -33,8 +33,6 @@ export async function submitRun(
   const { created, state } = await dependencies.store.create(newRunState(runId, request, now));
   if (!created && state.requestHash !== requestHashOf(request)) return { kind: 'conflict', state };
   if (created || state.status === 'queued') {
-    if (request.threadId !== undefined)
-      await dependencies.threads?.enter({ tenantId: state.tenantId, threadId: request.threadId }, runId);
     const data: RunJobData = { runId, request };
     const job = await dependencies.queue.add('run', data, { ...runJobOptions, jobId: runId });
     // An idempotency key reused after its old run expired can meet that run's finished job, still kept
@@ -43,6 +41,9 @@ export async function submitRun(
       await job.remove();
       await dependencies.queue.add('run', data, { ...runJobOptions, jobId: runId });
     }
+    // After the job exists: a run in its thread's queue without a job would hold the thread up.
+    if (request.threadId !== undefined)
+      await dependencies.threads?.enter({ tenantId: state.tenantId, threadId: request.threadId }, runId);
   }
   if (!created) return { kind: 'existing', state };
   // The run is saved and queued: a lost event must not turn that into an error for the producer.

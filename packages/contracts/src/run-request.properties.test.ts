@@ -40,7 +40,7 @@ const wellFormedRequest = fc.record(
     // A `__proto__` key is refused (see the test below), so a well-formed input has none.
     input: fc.jsonValue().filter((value) => !hasProtoKey(value)),
     tenantId,
-    threadId: anyString({ minLength: 1, maxLength: 256 }),
+    threadId: fc.stringMatching(/^[a-zA-Z0-9_.:@-]{1,256}$/),
     idempotencyKey: anyString({ minLength: 1, maxLength: 256 }),
     limits,
     metadata,
@@ -98,7 +98,7 @@ const requestShapedObject = fc.record(
     input: mostlyValid(fc.jsonValue(), anyValue),
     tenantId: mostlyValid(tenantId, nearName, anyString({ maxLength: 80 }), anyValue),
     threadId: mostlyValid(
-      anyString({ minLength: 1, maxLength: 256 }),
+      fc.stringMatching(/^[a-zA-Z0-9_.:@-]{1,256}$/),
       anyString({ maxLength: 600 }),
       anyValue,
     ),
@@ -161,6 +161,15 @@ describe('RunRequest properties', () => {
     expect(RunRequest.safeParse({ agent: 'research', input: { proto: 1, __proto: 2 } }).success).toBe(true);
   });
 
+  it('takes a thread id of up to 256 characters of its alphabet, and nothing else', () => {
+    const accepts = (threadId: string) =>
+      RunRequest.safeParse({ agent: 'research', input: {}, threadId }).success;
+    expect(accepts('customer-42:support@acme.example')).toBe(true);
+    expect(accepts('a'.repeat(256))).toBe(true);
+    expect(accepts('a'.repeat(257))).toBe(false);
+    for (const bad of ['', 'has space', 'brace}', 'slash/', 'naïve']) expect(accepts(bad)).toBe(false);
+  });
+
   describe('documented limits', () => {
     const base = { agent: 'research', input: {} };
     /** Lengths on both sides of each limit, so an off-by-one on either side shows. */
@@ -168,7 +177,6 @@ describe('RunRequest properties', () => {
       fc.oneof(fc.integer({ min: 1, max: limit + 1_000 }), fc.integer({ min: limit - 2, max: limit + 2 }));
 
     it.each([
-      ['threadId', 256, (text: string) => ({ threadId: text })],
       ['idempotencyKey', 256, (text: string) => ({ idempotencyKey: text })],
       ['metadata value', 512, (text: string) => ({ metadata: { note: text } })],
       ['metadata key', 64, (text: string) => ({ metadata: { [text]: 'x' } })],

@@ -71,7 +71,11 @@ export const RunRequest = z.strictObject({
         ),
     ),
   tenantId: TenantId.default('default'),
-  threadId: z.string().min(1).max(256).optional(),
+  /** Runs with the same thread share a conversation. It goes into Redis keys, so a safe alphabet. */
+  threadId: z
+    .string()
+    .regex(/^[a-zA-Z0-9_.:@-]{1,256}$/, 'a thread id is 1-256 letters, digits, _ . : @ or -')
+    .optional(),
   idempotencyKey: z.string().min(1).max(256).optional(),
   limits: RunLimits.optional(),
   metadata: z.record(z.string().max(64), z.string().max(512)).optional(),

@@ -1,6 +1,6 @@
 import { submitRun } from '@plainloop/agent';
 import { type ModelCallRecord, type RecordedDecision, RunRequest, type RunState } from '@plainloop/contracts';
-import type { ThreadStore } from '@plainloop/memory';
+import type { ThreadQueue } from '@plainloop/memory';
 import type { RunStore } from '@plainloop/redis';
 import type { Logger, RunEventStream } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
@@ -15,7 +15,7 @@ export type RunRoutesDependencies = {
   events: RunEventStream;
   agents: AgentCatalog;
   logger: Logger;
-  threads: ThreadStore;
+  threads: ThreadQueue;
 };
 
 /** Validates a body; JSON nested deep enough to overflow the validator's stack is a 400, not a 500. */

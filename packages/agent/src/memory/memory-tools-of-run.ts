@@ -3,6 +3,7 @@ import { recallTool, rememberFactTool } from '@plainloop/memory';
 import type { Tool } from '@plainloop/tools';
 import type { BoundAgent } from '../bind-models.ts';
 import type { RunEnvironment } from '../run-environment.ts';
+import { recallScopeOf } from './recall-scope.ts';
 
 /**
  * The agent as one run sees it: its own tools, plus the built-in memory tools that fit the run. A run
@@ -20,10 +21,9 @@ export function withMemoryTools(bound: BoundAgent, environment: RunEnvironment, 
       ),
     );
   }
-  const { recall } = bound.agent.memory;
-  if (recall && environment.semantic) {
-    const scope = { tenantId: state.tenantId, namespace: recall.namespace ?? bound.agent.name };
-    extra.push(recallTool(environment.semantic, scope, recall.limit));
+  const scope = recallScopeOf(bound, state);
+  if (scope && environment.semantic) {
+    extra.push(recallTool(environment.semantic, scope, bound.agent.memory.recall?.limit ?? 5));
   }
   if (extra.length === 0) return bound;
   const tools = new Map(bound.agent.tools);

@@ -7,10 +7,12 @@ import {
   summaryMessages,
   type ThreadMemory,
 } from '@plainloop/memory';
-import { accountFor } from '../answered-call.ts';
+import { accountForCall } from '../account-for-call.ts';
 import type { BoundAgent } from '../bind-models.ts';
 import { createSpendGuard } from '../budgets/spend-guard.ts';
+import { reportRouterEvent } from '../report-router-event.ts';
 import type { RunSession } from '../run-session.ts';
+import { recallScopeOf } from './recall-scope.ts';
 
 /** The text of each folded exchange, for semantic memory: what the user asked and what was answered. */
 function foldedExchanges(plan: SummaryPlan): string[] {
@@ -53,7 +55,7 @@ export async function summarizeThread(
       admission: environment.models.admission,
       settings: environment.models.retry,
       spendGuard: createSpendGuard(session, limits),
-      onEvent: async () => undefined,
+      onEvent: (event) => reportRouterEvent(session, 'execute', event),
     },
   );
   if (outcome.kind !== 'answered') {
@@ -64,7 +66,7 @@ export async function summarizeThread(
     return false;
   }
   const { result, callId } = outcome;
-  const call = accountFor(session, outcome, 'execute', []);
+  const call = accountForCall(session, outcome, 'execute', []);
   // A summarizer that did not answer in JSON still summarized: its text is the summary.
   const answer = parseSummaryAnswer(result.text) ?? { summary: result.text.trim(), facts: [] };
   const pendingSummary = {
@@ -87,20 +89,31 @@ export async function summarizeThread(
  * stored by id, so again is harmless), the summary and facts to the thread (it only ever moves forward),
  * then the checkpoint clears it. A crash anywhere in between repeats this on resume, never the call.
  */
-export async function applyPendingSummary(session: RunSession, bound: BoundAgent): Promise<void> {
+export async function applyPendingSummary(session: RunSession, bound?: BoundAgent): Promise<void> {
   const { environment, state } = session;
   const pending = state.pendingSummary;
   if (pending === undefined || state.threadId === undefined) return;
   const thread = { tenantId: state.tenantId, threadId: state.threadId };
-  const { recall } = bound.agent.memory;
-  if (recall && environment.semantic) {
-    const scope = { tenantId: state.tenantId, namespace: recall.namespace ?? bound.agent.name };
+  const scope = bound === undefined ? undefined : recallScopeOf(bound, state);
+  if (scope && environment.semantic) {
     const items = pending.folded.map((text, index) => ({
       id: `${state.threadId}:${pending.through}:${index}`,
       text,
       metadata: { threadId: thread.threadId, runId: state.runId },
     }));
-    await environment.semantic.remember(scope, items, session.signal);
+    try {
+      // A thread's own memory goes with the thread; a shared namespace is kept until deleted.
+      const perThread = bound?.agent.memory.recall?.namespace === undefined;
+      await environment.semantic.remember(
+        scope,
+        items,
+        session.signal,
+        perThread ? { expireSeconds: environment.threads.retentionSeconds } : {},
+      );
+    } catch (error) {
+      // The summary matters more than its archive: an embedding outage must not stall the thread.
+      session.logger.warn({ err: error }, 'could not keep the folded exchanges in semantic memory');
+    }
   }
   await environment.threads.applySummary(
     thread,

@@ -3,15 +3,18 @@ import type { Message, RunJobData, RunState } from '@plainloop/contracts';
 import { RunRequest } from '@plainloop/contracts';
 import { createModelCatalog, type ScriptContext, type ScriptedReply, scriptedModel } from '@plainloop/llm';
 import { messageTokens } from '@plainloop/memory';
+import { createRunQueue } from '@plainloop/redis';
 import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { abandonRun } from '../abandon-run.ts';
 import { type BoundAgent, bindModels } from '../bind-models.ts';
+import { cancelRun } from '../cancel-run.ts';
 import { defineAgent } from '../define-agent.ts';
 import { executeRun } from '../execute-run.ts';
 import { type RunEnvironment, runEnvironmentFromConfig } from '../run-environment.ts';
-import { runIdFor } from '../run-identity.ts';
+import { newRunState, runIdFor } from '../run-identity.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const noStop = new AbortController().signal;
@@ -25,9 +28,8 @@ function chatModel(observed: { maxPromptTokens: number; summaries: number; answe
   const script = ({ messages }: ScriptContext): ScriptedReply => {
     if (isSummaryRequest(messages)) {
       observed.summaries += 1;
-      return {
-        text: JSON.stringify({ summary: `summary number ${observed.summaries} of the chat`, facts: [] }),
-      };
+      const facts = observed.summaries === 1 ? [{ key: 'boat', value: 'the Marlin' }] : [];
+      return { text: JSON.stringify({ summary: `summary number ${observed.summaries} of the chat`, facts }) };
     }
     observed.answers += 1;
     const promptTokens = messages.reduce((total, message) => total + messageTokens(message), 0);
@@ -110,6 +112,12 @@ describe('a conversation thread', () => {
       if (events.some(({ event }) => event.type === 'memory.summarized') && last) summarizedRuns.push(last);
     }
     expect(last?.output).toBe('teal');
+    // Facts from the model (remember_fact) and from the summarizer are both still there at the end.
+    const memory = await environment.threads.load({ tenantId: 'acme', threadId: 'harbour-chat' });
+    expect(memory.facts).toEqual([
+      { key: 'favourite_colour', value: 'teal' },
+      { key: 'boat', value: 'the Marlin' },
+    ]);
     // 2,500 tokens of context, 500 kept for the answer: no prompt ever went over 2,000.
     expect(observed.maxPromptTokens).toBeLessThanOrEqual(2_000);
     expect(observed.maxPromptTokens).toBeGreaterThan(1_000);
@@ -161,5 +169,95 @@ describe('a conversation thread', () => {
       return;
     }
     throw new Error('no run summarized');
+  });
+
+  it('does not let a run that can never be taken hold its thread up', async () => {
+    const agents = chatAgents({ maxPromptTokens: 0, summaries: 0, answers: 0 });
+    // A producer died between its two writes: the run is queued, first in its thread, with no job.
+    const orphan = turnJob(1, 'hello?');
+    await environment.store.create(newRunState(orphan.runId, orphan.request, Date.now()));
+    await environment.threadQueue.enter({ tenantId: 'acme', threadId: 'harbour-chat' }, orphan.runId);
+    const next = turnJob(2, filler);
+    expect((await take(agents, next)).kind).toBe('waiting');
+    environment.jobStateOf = async (runId) => (runId === orphan.runId ? 'unknown' : 'active');
+    expect((await take(agents, next)).kind).toBe('finished');
+  });
+
+  it('gives the thread the turns of a run that ended by abandon, and nothing of one cancelled while queued', async () => {
+    const observed = { maxPromptTokens: 0, summaries: 0, answers: 0 };
+    const agents = chatAgents(observed);
+    const thread = { tenantId: 'acme', threadId: 'harbour-chat' };
+    const first = turnJob(1, 'by the way, my favourite colour is teal');
+    // The first run does its first step (the model asks to remember), then its worker is released.
+    let steps = 0;
+    const released = await executeRun({
+      environment,
+      agents,
+      job: first,
+      signal: noStop,
+      shouldRelease: () => {
+        steps += 1;
+        return steps > 2;
+      },
+      lastAttempt: true,
+    });
+    expect(released.kind).toBe('released');
+    // A second run waits behind it, and is cancelled while it waits: it said nothing to the thread.
+    const second = turnJob(2, filler);
+    await environment.store.create(newRunState(second.runId, second.request, Date.now()));
+    await environment.threadQueue.enter(thread, second.runId);
+    const queue = createRunQueue(redis.client, redis.keys);
+    await cancelRun(
+      { environment, queue, redis: redis.client, keys: redis.keys },
+      'acme',
+      second.runId,
+      'changed my mind',
+    );
+    await queue.close();
+    // BullMQ gives the first run up: it ends failed, and the thread gets every turn it had.
+    await abandonRun(environment, 'acme', first.runId, {
+      code: 'worker_lost',
+      message: 'gone',
+      retryable: false,
+    });
+    const memory = await environment.threads.load(thread);
+    expect(memory.recent.map((message) => message.role)).toEqual(['user', 'assistant', 'tool']);
+    expect(memory.recent[0]?.content).toContain('favourite colour is teal');
+    expect(memory.recent.some((message) => message.content.includes('changed my mind'))).toBe(false);
+    expect(memory.recent.some((message) => message.content.includes('turn 2'))).toBe(false);
+  });
+
+  it('applies a summary even when semantic memory cannot take its exchanges', async () => {
+    const observed = { maxPromptTokens: 0, summaries: 0, answers: 0 };
+    const model = chatModel(observed);
+    const agent = defineAgent({
+      name: 'chat',
+      instructions: 'You are a friendly companion who chats about the harbour.',
+      input: z.string(),
+      models: { plan: [model], execute: [model] },
+      memory: { contextTokens: 2_500, outputReserveTokens: 500, recall: {} },
+    });
+    const agents = new Map([['chat', bindModels(agent, createModelCatalog({ openai: {} })).bound]]);
+    const down = {
+      provider: 'openai',
+      modelId: 'text-embedding-3-small',
+      doEmbed: async () => {
+        throw new Error('embeddings are down');
+      },
+    };
+    environment = runEnvironmentFromConfig(
+      loadConfig({ PLAINLOOP_MODEL_TIMEOUT_MS: '5000' }),
+      { redis: redis.client, keys: redis.keys, logger },
+      undefined,
+      down,
+    );
+    let turn = 1;
+    for (; observed.summaries === 0; turn += 1) {
+      const job = turnJob(turn, filler);
+      expect((await take(agents, job)).kind).toBe('finished');
+      expect((await environment.store.load('acme', job.runId))?.status).toBe('succeeded');
+    }
+    const memory = await environment.threads.load({ tenantId: 'acme', threadId: 'harbour-chat' });
+    expect(memory.summary).toBe('summary number 1 of the chat');
   });
 });

@@ -1,30 +1,44 @@
-import type { AgentLimits, Message } from '@plainloop/contracts';
-import { buildContext, planSummary, type RecalledItem, type ThreadMemory } from '@plainloop/memory';
+import type { AgentLimits, GenerateOptions, ToolForModel } from '@plainloop/contracts';
+import { buildContext, planSummary, type RecalledItem, type ThreadMemory, tokensOf } from '@plainloop/memory';
 import type { BoundAgent } from '../bind-models.ts';
 import type { RunSession } from '../run-session.ts';
+import { recallScopeOf } from './recall-scope.ts';
 import { applyPendingSummary, summarizeThread } from './summarize-thread.ts';
 
 const noThread: ThreadMemory = { summary: undefined, facts: [], recentFrom: 0, recent: [] };
 
-/** What each run recalled for its input: looked up once per run, so its prompt prefix stays put. */
-const recalledByRun = new WeakMap<RunSession, RecalledItem[]>();
-
+/**
+ * What the run recalls for its input: looked up once per worker's hold on the run (not per step), so
+ * the prompt's prefix stays the same from step to step. Items with no likeness at all are left out.
+ */
 async function recalledFor(session: RunSession, bound: BoundAgent, input: string): Promise<RecalledItem[]> {
-  const { recall } = bound.agent.memory;
   const { semantic } = session.environment;
-  if (recall === undefined || semantic === undefined) return [];
-  const known = recalledByRun.get(session);
-  if (known) return known;
-  const scope = { tenantId: session.state.tenantId, namespace: recall.namespace ?? bound.agent.name };
+  const scope = recallScopeOf(bound, session.state);
+  if (scope === undefined || semantic === undefined) return [];
+  if (session.recalled) return session.recalled;
   try {
-    const items = await semantic.recall(scope, input, recall.limit, session.signal);
-    recalledByRun.set(session, items);
-    return items;
+    const found = await semantic.recall(scope, input, bound.agent.memory.recall?.limit ?? 5, session.signal);
+    session.recalled = found.filter((item) => item.score > 0);
+    return session.recalled;
   } catch (error) {
     // Recall helps; it is not worth failing a step for. The next step tries again.
     session.logger.warn({ err: error }, 'could not recall from semantic memory; going on without');
     return [];
   }
+}
+
+/** What the model is sent besides the call's settings: the messages, the tools, the answer's schema. */
+export type WorkingContext = Pick<GenerateOptions, 'messages' | 'tools' | 'responseSchema'>;
+
+/** The tools offered to the model: the run's, less those the session breaker disabled. */
+function toolsForModel({ agent }: BoundAgent, disabled: Readonly<Record<string, unknown>>): ToolForModel[] {
+  return [...agent.tools.values()]
+    .filter(({ name }) => !(name in disabled))
+    .map(({ description }) => ({
+      name: description.name,
+      description: description.description,
+      inputSchema: description.inputSchema,
+    }));
 }
 
 /** The prompt budget of the agent's calls: the context it may use, less what it keeps for the answer. */
@@ -42,7 +56,7 @@ export async function workingContext(
   session: RunSession,
   bound: BoundAgent,
   limits: AgentLimits,
-): Promise<Message[]> {
+): Promise<WorkingContext> {
   const { state, environment } = session;
   const promptTokens = promptTokensOf(bound);
   let memory = noThread;
@@ -56,6 +70,9 @@ export async function workingContext(
     }
   }
   const disabled = Object.values(state.disabledTools).map(({ reason }) => reason);
+  const tools = toolsForModel(bound, state.disabledTools);
+  const schema = bound.agent.outputSchema;
+  const responseSchema = schema ? { name: 'final_answer', schema } : undefined;
   const input = typeof state.input === 'string' ? state.input : JSON.stringify(state.input);
   const built = buildContext(
     {
@@ -77,6 +94,8 @@ export async function workingContext(
       promptTokens,
       toolOutputTokens: Math.floor(promptTokens / 4),
       recallTokens: Math.floor(promptTokens / 10),
+      memoryTokens: Math.floor(promptTokens / 8),
+      toolsTokens: tokensOf(JSON.stringify(tools)) + (schema ? tokensOf(JSON.stringify(schema)) : 0),
     },
   );
   if (built.historyDropped > 0)
@@ -84,5 +103,5 @@ export async function workingContext(
       { historyDropped: built.historyDropped },
       'older thread turns left out of the context',
     );
-  return built.messages;
+  return { messages: built.messages, tools, ...(responseSchema ? { responseSchema } : {}) };
 }

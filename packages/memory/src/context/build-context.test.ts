@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { buildContext, ContextOverflowError, type ContextParts } from './build-context.ts';
 import { messageTokens } from './token-count.ts';
 
-const limits = { promptTokens: 400, toolOutputTokens: 60, recallTokens: 80 };
+const limits = {
+  promptTokens: 400,
+  toolOutputTokens: 60,
+  recallTokens: 80,
+  memoryTokens: 80,
+  toolsTokens: 0,
+};
 
 function exchange(index: number): Message[] {
   return [
@@ -106,6 +112,56 @@ describe('buildContext', () => {
     expect(input.endsWith('And tomorrow?')).toBe(true);
     expect(built.recalledUsed).toBeGreaterThan(0);
     expect(built.recalledUsed).toBeLessThan(20);
+  });
+
+  it('counts everything it sends against the budget: recalled notes with their heading, and the tools', () => {
+    const history = Array.from({ length: 30 }, (_, index) => exchange(index)).flat();
+    const recalled = [{ text: 'the user once lived in Lisbon', score: 0.9 }];
+    for (const promptTokens of [60, 120, 250, 400]) {
+      for (const toolsTokens of [0, 30]) {
+        const built = buildContext(parts({ history, recalled }), { ...limits, promptTokens, toolsTokens });
+        expect(total(built.messages) + toolsTokens).toBe(built.tokens);
+        expect(built.tokens).toBeLessThanOrEqual(promptTokens);
+      }
+    }
+  });
+
+  it('keeps the newest facts and a bounded summary when a thread’s memory outgrows its share', () => {
+    const facts = Array.from({ length: 100 }, (_, index) => ({
+      key: `fact_${index}`,
+      value: `value ${index}`,
+    }));
+    const built = buildContext(parts({ facts, summary: 'long summary '.repeat(300) }), limits);
+    const block = built.messages[1]?.content ?? '';
+    expect(block).toContain('- fact_99: value 99');
+    expect(block).not.toContain('- fact_0: value 0');
+    expect(block).toMatch(/\(\d+ older facts not shown\)/);
+    expect(block).toMatch(/more tokens of this output were cut/);
+    expect(built.tokens).toBeLessThanOrEqual(limits.promptTokens);
+  });
+
+  it('cuts the tool outputs of a long run’s earlier steps, keeping its latest step whole', () => {
+    const step = (index: number): Message[] => [
+      {
+        role: 'assistant',
+        content: '',
+        toolCalls: [{ id: `c${index}`, name: 'fetch', argumentsJson: '{}' }],
+      },
+      {
+        role: 'tool',
+        toolCallId: `c${index}`,
+        toolName: 'fetch',
+        content: `page ${index} `.repeat(25),
+        isError: false,
+      },
+    ];
+    const turns = Array.from({ length: 5 }, (_, index) => step(index)).flat();
+    const built = buildContext(parts({ turns }), limits);
+    const tools = built.messages.filter((message) => message.role === 'tool');
+    expect(tools.at(-1)?.content).toMatch(/^page 4 page 4/);
+    expect(tools.at(-1)?.content.length).toBeGreaterThan(tools[0]?.content.length ?? 0);
+    expect(tools[0]?.content).toMatch(/cut to fit the context window/);
+    expect(built.tokens).toBeLessThanOrEqual(limits.promptTokens);
   });
 
   it('says so, in one structured error, when even the essentials do not fit', () => {

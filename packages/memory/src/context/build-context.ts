@@ -29,7 +29,15 @@ export type ContextLimits = {
   toolOutputTokens: number;
   /** The most the recalled items may take together. */
   recallTokens: number;
+  /** The most the facts, and separately the summary, may take; the newest facts are kept. */
+  memoryTokens: number;
+  /** What the tool definitions and the answer's schema take: sent beside the messages, billed as prompt. */
+  toolsTokens: number;
 };
+
+/** A tool output of an earlier step of the run, when even the essentials do not fit otherwise. */
+const compactToolOutputTokens = (limits: ContextLimits) =>
+  Math.min(64, Math.floor(limits.toolOutputTokens / 4));
 
 export type BuiltContext = {
   messages: Message[];
@@ -47,16 +55,27 @@ export class ContextOverflowError extends PlainloopError {
   }
 }
 
-function memoryBlock({ facts, summary, notes }: ContextParts): string | undefined {
+function memoryBlock({ facts, summary, notes }: ContextParts, memoryTokens: number): string | undefined {
   const sections: string[] = [];
   if (facts.length > 0) {
+    // Newest first until the share is used: a thread's facts can outgrow any prompt.
+    const lines: string[] = [];
+    let room = memoryTokens;
+    for (const fact of [...facts].reverse()) {
+      const line = `- ${fact.key}: ${fact.value}`;
+      room -= tokensOf(line) + 1;
+      if (room < 0) break;
+      lines.unshift(line);
+    }
+    const left = facts.length - lines.length;
     sections.push(
-      `Facts established in this conversation (they stay true unless the user changes them):\n${facts
-        .map((fact) => `- ${fact.key}: ${fact.value}`)
-        .join('\n')}`,
+      `Facts established in this conversation (they stay true unless the user changes them):\n${lines.join('\n')}${left > 0 ? `\n(${left} older facts not shown)` : ''}`,
     );
   }
-  if (summary) sections.push(`Summary of the conversation before the recent turns:\n${summary}`);
+  if (summary)
+    sections.push(
+      `Summary of the conversation before the recent turns:\n${truncateToTokens(summary, memoryTokens).text}`,
+    );
   sections.push(...notes);
   return sections.length > 0 ? sections.join('\n\n') : undefined;
 }
@@ -90,36 +109,44 @@ export function buildContext(parts: ContextParts, limits: ContextLimits): BuiltC
   };
 
   const head: Message[] = [{ role: 'system', content: parts.instructions }];
-  const block = memoryBlock(parts);
+  const block = memoryBlock(parts, limits.memoryTokens);
   if (block) head.push({ role: 'system', content: block });
-  const turns = parts.turns.map(fitted);
   const sum = (messages: readonly Message[]) =>
     messages.reduce((total, message) => total + messageTokens(message), 0);
-  const fixed = sum(head) + sum(turns) + messageTokens({ role: 'user', content: parts.input });
+  const inputTokens = messageTokens({ role: 'user', content: parts.input });
+  const essentials = (turns: readonly Message[]) => limits.toolsTokens + sum(head) + sum(turns) + inputTokens;
+  let turns = parts.turns.map(fitted);
+  if (essentials(turns) > limits.promptTokens) {
+    // A long run: the tool outputs of its earlier steps give way (the latest step's stay whole).
+    const latestStep = turns.findLastIndex((message) => message.role === 'assistant');
+    turns = turns.map((message, index) => {
+      if (message.role !== 'tool' || index > latestStep) return message;
+      const { text, cutTokens } = truncateToTokens(message.content, compactToolOutputTokens(limits));
+      if (cutTokens > 0) toolOutputsCut += 1;
+      return { ...message, content: text };
+    });
+  }
+  const fixed = essentials(turns);
   if (fixed > limits.promptTokens) {
     throw new ContextOverflowError(
-      `the instructions, facts, summary, input and this run's turns take ${fixed} tokens, over the ${limits.promptTokens} the model's context allows`,
+      `the instructions, tools, facts, summary, input and this run's turns take ${fixed} tokens, over the ${limits.promptTokens} the model's context allows`,
     );
   }
 
-  let room = limits.promptTokens - fixed;
-  const recalled: string[] = [];
-  let recallRoom = Math.min(limits.recallTokens, room);
-  for (const item of parts.recalled) {
-    const line = `- ${item.text}`;
-    const cost = tokensOf(line) + 1;
-    if (cost > recallRoom) break;
-    recalled.push(line);
-    recallRoom -= cost;
-  }
-  const input =
-    recalled.length === 0
+  // Recalled notes go in front of the input, as many as fit their share, best first.
+  const withNotes = (lines: readonly string[]) =>
+    lines.length === 0
       ? parts.input
-      : `Notes recalled from earlier conversations (use them if they help):\n${recalled.join('\n')}\n\n${parts.input}`;
-  room =
-    limits.promptTokens -
-    (fixed - messageTokens({ role: 'user', content: parts.input })) -
-    messageTokens({ role: 'user', content: input });
+      : `Notes recalled from earlier conversations (use them if they help):\n${lines.join('\n')}\n\n${parts.input}`;
+  const recallRoom = Math.min(limits.recallTokens, limits.promptTokens - fixed);
+  const recalled: string[] = [];
+  for (const item of parts.recalled) {
+    const candidate = [...recalled, `- ${item.text}`];
+    if (messageTokens({ role: 'user', content: withNotes(candidate) }) - inputTokens > recallRoom) break;
+    recalled.push(`- ${item.text}`);
+  }
+  const input = withNotes(recalled);
+  let room = limits.promptTokens - (fixed - inputTokens) - messageTokens({ role: 'user', content: input });
 
   const kept: Message[][] = [];
   const exchanges = exchangesOf(parts.history);

@@ -1,7 +1,7 @@
 import type { Message } from '@plainloop/contracts';
 import { z } from 'zod';
 import type { Fact } from '../context/build-context.ts';
-import { messageTokens } from '../context/token-count.ts';
+import { messageTokens, truncateToTokens } from '../context/token-count.ts';
 import type { ThreadMemory } from './thread-store.ts';
 
 /** Which of the thread's recent turns to fold into the summary, and the absolute index it then covers. */
@@ -54,17 +54,21 @@ export const summaryAnswerSchema = {
   additionalProperties: false,
 } as const;
 
+/** Each folded message reaches the summarizer cut to this, so one huge tool output cannot sink it. */
+const foldedMessageTokens = 300;
+
 function transcriptOf(messages: readonly Message[]): string {
+  const cut = (text: string) => truncateToTokens(text, foldedMessageTokens).text;
   return messages
     .map((message) => {
       if (message.role === 'assistant') {
         const calls = message.toolCalls
           .map((call) => `[called ${call.name} ${call.argumentsJson}]`)
           .join(' ');
-        return `assistant: ${message.content}${calls ? ` ${calls}` : ''}`;
+        return `assistant: ${cut(message.content)}${calls ? ` ${cut(calls)}` : ''}`;
       }
-      if (message.role === 'tool') return `tool ${message.toolName}: ${message.content}`;
-      return `${message.role}: ${message.content}`;
+      if (message.role === 'tool') return `tool ${message.toolName}: ${cut(message.content)}`;
+      return `${message.role}: ${cut(message.content)}`;
     })
     .join('\n');
 }

@@ -2,6 +2,7 @@ import type { Message } from '@plainloop/contracts';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planSummary } from './summary-plan.ts';
+import { ThreadQueue } from './thread-queue.ts';
 import { ThreadStore } from './thread-store.ts';
 
 const thread = { tenantId: 'acme', threadId: 'support-42' };
@@ -70,12 +71,23 @@ describe('ThreadStore', () => {
     ]);
   });
 
+  it('never lets a summary of older turns overwrite a fact the conversation settled since', async () => {
+    for (let index = 1; index <= 3; index += 1) await threads.append(thread, `run-${index}`, exchange(index));
+    await threads.remember(thread, { key: 'colour', value: 'red' }, 1);
+    await threads.applySummary(thread, 4, 'early turns', [{ key: 'colour', value: 'teal' }], 2);
+    expect((await threads.load(thread)).facts).toEqual([{ key: 'colour', value: 'red' }]);
+    await threads.append(thread, 'run-4', exchange(4));
+    await threads.applySummary(thread, 8, 'all turns', [{ key: 'colour', value: 'green' }], 3);
+    expect((await threads.load(thread)).facts).toEqual([{ key: 'colour', value: 'green' }]);
+  });
+
   it('lets the runs of a thread go one at a time, in the order they entered', async () => {
-    expect(await threads.enter(thread, 'run-a')).toBe(true);
-    expect(await threads.enter(thread, 'run-b')).toBe(false);
-    expect(await threads.enter(thread, 'run-a')).toBe(true);
-    expect(await threads.leave(thread, 'run-a')).toBe('run-b');
-    expect(await threads.enter(thread, 'run-b')).toBe(true);
+    const queue = new ThreadQueue(redis.client, redis.keys, 3_600);
+    expect(await queue.enter(thread, 'run-a')).toBe(true);
+    expect(await queue.enter(thread, 'run-b')).toBe(false);
+    expect(await queue.enter(thread, 'run-a')).toBe(true);
+    expect(await queue.leave(thread, 'run-a')).toBe('run-b');
+    expect(await queue.enter(thread, 'run-b')).toBe(true);
   });
 });
 
@@ -84,6 +96,35 @@ describe('planSummary', () => {
 
   it('folds nothing while the recent turns fit', () => {
     expect(planSummary(memoryOf(exchange(1)), 1_000)).toBeUndefined();
+  });
+
+  it('never folds a tool call away from its result', () => {
+    const withTools = (index: number): Message[] => [
+      { role: 'user', content: `look up order ${index} ${'please '.repeat(20)}` },
+      {
+        role: 'assistant',
+        content: '',
+        toolCalls: [{ id: `c${index}`, name: 'lookup', argumentsJson: '{}' }],
+      },
+      {
+        role: 'tool',
+        toolCallId: `c${index}`,
+        toolName: 'lookup',
+        content: 'shipped '.repeat(30),
+        isError: false,
+      },
+      { role: 'assistant', content: `order ${index} has shipped`, toolCalls: [] },
+    ];
+    const recent = [1, 2, 3, 4, 5].flatMap(withTools);
+    let planned = 0;
+    for (const budget of [50, 120, 200, 300]) {
+      const plan = planSummary(memoryOf(recent), budget);
+      if (plan === undefined) continue;
+      planned += 1;
+      expect(plan.fold.length % 4).toBe(0);
+      expect(recent[plan.fold.length]?.role ?? 'user').toBe('user');
+    }
+    expect(planned).toBeGreaterThan(1);
   });
 
   it('folds whole exchanges from the oldest until half the budget is left', () => {

@@ -20,13 +20,13 @@ export type ThreadMemory = {
 
 export type ThreadRef = { tenantId: string; threadId: string };
 
-type StoredFact = { value: string; at: number; source: 'model' | 'summary' };
+/** `position`: how many turns the thread had when the fact was learned, to tell older facts from newer. */
+type StoredFact = { value: string; at: number; source: 'model' | 'summary'; position: number };
 
 /**
  * A conversation thread in Redis. Turns are appended (each run's once, by run id) and never rewritten;
  * the rolling summary covers a prefix of them, and raw turns past `keepTurns` that are summarized are
- * trimmed. Facts live beside the summary, so no summary or reset loses them. Runs of a thread go one at
- * a time, in the order they entered its queue.
+ * trimmed. Facts live beside the summary, so no summary or reset loses them.
  */
 export class ThreadStore {
   readonly #redis: ScriptedRedis;
@@ -37,6 +37,11 @@ export class ThreadStore {
     this.#redis = withPlainloopScripts(redis);
     this.#keys = keys;
     this.#settings = settings;
+  }
+
+  /** How long an unused thread lives; what belongs to it elsewhere (its semantic memory) lives as long. */
+  get retentionSeconds(): number {
+    return this.#settings.retentionSeconds;
   }
 
   async load({ tenantId, threadId }: ThreadRef): Promise<ThreadMemory> {
@@ -90,7 +95,12 @@ export class ThreadStore {
     const keys = this.#keys.thread(tenantId, threadId);
     const factArguments = facts.flatMap((fact) => [
       fact.key,
-      JSON.stringify({ value: fact.value, at: now, source: 'summary' } satisfies StoredFact),
+      JSON.stringify({
+        value: fact.value,
+        at: now,
+        source: 'summary',
+        position: through,
+      } satisfies StoredFact),
     ]);
     const applied = await this.#redis.plainloopThreadSummarize(
       keys.memory,
@@ -107,30 +117,17 @@ export class ThreadStore {
   /** Records a fact the model asked to remember; a later value for the same key replaces it. */
   async remember({ tenantId, threadId }: ThreadRef, fact: Fact, now: number): Promise<void> {
     const keys = this.#keys.thread(tenantId, threadId);
-    const stored: StoredFact = { value: fact.value, at: now, source: 'model' };
+    // Learned now: after every turn the thread has so far (the running run's own come after it).
+    const [length, trimmed] = await Promise.all([
+      this.#redis.llen(keys.turns),
+      this.#redis.hget(keys.memory, 'trimmed'),
+    ]);
+    const stored: StoredFact = {
+      value: fact.value,
+      at: now,
+      source: 'model',
+      position: length + Number(trimmed ?? 0),
+    };
     await this.#redis.hset(keys.facts, fact.key, JSON.stringify(stored));
-  }
-
-  /** Puts the run in the thread's queue (once) and says whether it is its turn to run. */
-  async enter({ tenantId, threadId }: ThreadRef, runId: string): Promise<boolean> {
-    const { queue } = this.#keys.thread(tenantId, threadId);
-    const head = await this.#redis.plainloopThreadEnter(
-      queue,
-      runId,
-      String(this.#settings.retentionSeconds),
-    );
-    return head === runId;
-  }
-
-  /** The run whose turn it is, if any. */
-  async head({ tenantId, threadId }: ThreadRef): Promise<string | undefined> {
-    return (await this.#redis.lindex(this.#keys.thread(tenantId, threadId).queue, 0)) ?? undefined;
-  }
-
-  /** Takes the run out of the queue (it ended); the next one's turn comes. Returns the next run, if any. */
-  async leave({ tenantId, threadId }: ThreadRef, runId: string): Promise<string | undefined> {
-    const { queue } = this.#keys.thread(tenantId, threadId);
-    await this.#redis.lrem(queue, 0, runId);
-    return (await this.#redis.lindex(queue, 0)) ?? undefined;
   }
 }

@@ -42,7 +42,7 @@ const vocabulary = [
   'airport',
 ];
 
-/** A thousand notes that share words with each other, and none with the one the query is about. */
+/** A thousand notes that share words with each other, and none with the query. */
 function distractors(count: number): string[] {
   let seed = 7;
   const next = () => {
@@ -81,9 +81,17 @@ describe('semantic memory', () => {
     const scope = { tenantId: 'acme', namespace: 'assistant' };
     const signal = new AbortController().signal;
     const items = distractors(1_000).map((text, index) => ({ id: `note-${index}`, text }));
+    // Near misses share some of the query's words; the right item shares the most.
+    const nearMisses = [
+      'my blue car is parked at the station',
+      'the bicycle shop did open near the museum',
+      'where the harbour lock is, nobody knows',
+      'my laptop battery is blue and old',
+    ];
+    items.push(...nearMisses.map((text, index) => ({ id: `near-${index}`, text })));
     items.splice(617, 0, {
       id: 'bicycle',
-      text: 'the blue bicycle is locked behind the old library on Elm street',
+      text: 'my blue bicycle is locked behind the old library on Elm street',
     });
     await memory.remember(scope, items, signal);
 

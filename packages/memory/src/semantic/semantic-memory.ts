@@ -16,7 +16,12 @@ export class SemanticMemory {
   }
 
   /** Embeds and stores items (an item stored again under its id replaces the old one), in batches the model takes. */
-  async remember(scope: MemoryScope, items: readonly MemoryItem[], signal: AbortSignal): Promise<void> {
+  async remember(
+    scope: MemoryScope,
+    items: readonly MemoryItem[],
+    signal: AbortSignal,
+    options: { expireSeconds?: number } = {},
+  ): Promise<void> {
     const { model, store, timeoutMs } = this.#options;
     const batch = model.maxValuesPerCall ?? 100;
     for (let start = 0; start < items.length; start += batch) {
@@ -29,6 +34,7 @@ export class SemanticMemory {
       await store.add(
         scope,
         slice.map((item, index) => ({ ...item, vector: embeddings[index] ?? [] })),
+        options,
       );
     }
   }

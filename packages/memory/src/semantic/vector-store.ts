@@ -10,7 +10,12 @@ export type ScoredItem = MemoryItem & { score: number };
  * Redis vector-search backend would implement the same two methods.
  */
 export interface VectorStore {
-  add(scope: MemoryScope, items: ReadonlyArray<MemoryItem & { vector: readonly number[] }>): Promise<void>;
+  /** Stores items (an id stored again replaces its item); `expireSeconds` makes the whole scope expire. */
+  add(
+    scope: MemoryScope,
+    items: ReadonlyArray<MemoryItem & { vector: readonly number[] }>,
+    options?: { expireSeconds?: number },
+  ): Promise<void>;
   search(scope: MemoryScope, vector: readonly number[], limit: number): Promise<ScoredItem[]>;
 }
 
@@ -57,13 +62,16 @@ export class RedisVectorStore implements VectorStore {
   async add(
     scope: MemoryScope,
     items: ReadonlyArray<MemoryItem & { vector: readonly number[] }>,
+    options: { expireSeconds?: number } = {},
   ): Promise<void> {
     if (items.length === 0) return;
+    const key = this.#keys.vectors(scope.tenantId, scope.namespace);
     const fields = items.flatMap(({ vector, ...item }) => [
       item.id,
       JSON.stringify({ ...item, vector: encodeVector(vector) }),
     ]);
-    await this.#redis.hset(this.#keys.vectors(scope.tenantId, scope.namespace), ...fields);
+    await this.#redis.hset(key, ...fields);
+    if (options.expireSeconds !== undefined) await this.#redis.expire(key, options.expireSeconds);
   }
 
   async search(scope: MemoryScope, vector: readonly number[], limit: number): Promise<ScoredItem[]> {
@@ -76,6 +84,8 @@ export class RedisVectorStore implements VectorStore {
       for (let index = 1; index < page.length; index += 2) {
         const stored = JSON.parse(page[index] as string) as MemoryItem & { vector: string };
         const score = cosine(vector, decodeVector(stored.vector));
+        // HSCAN may return an item twice while the hash grows: keep it once.
+        if (best.some((kept) => kept.id === stored.id)) continue;
         if (best.length < limit || score > (best.at(-1)?.score ?? -1)) {
           const { vector: _vector, ...item } = stored;
           best.push({ ...item, score });

@@ -17,7 +17,7 @@ type Answered = Extract<RouteOutcome, { kind: 'answered' }>;
  * caller checkpoints the totals with the record (the ledger's `HSETNX` counts the call once) and then
  * emits the event.
  */
-export function accountFor(
+export function accountForCall(
   session: RunSession,
   outcome: Answered,
   tier: Tier,
