@@ -84,7 +84,7 @@ export type RunEnvironmentOptions = {
   models: ModelSettings;
   tenantBudgets?: TenantBudgetLimits;
   threads?: ThreadSettings;
-  /** The embedding model of semantic memory; without one, agents that recall fail to bind. */
+  /** The embedding model of semantic memory (the worker always has one: `PLAINLOOP_EMBEDDING_MODEL`); without it nothing is recalled. */
   embeddingModel?: EmbeddingModel;
   prices?: PriceFile;
   now?: () => number;
