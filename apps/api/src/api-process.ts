@@ -1,6 +1,7 @@
-import { type PlainloopConfig, secretsOf } from '@plainloop/config';
+import { ConfigError, type PlainloopConfig, secretsOf } from '@plainloop/config';
 import { checkRedisReachable, connectRedis, describeRedisUrl } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
+import { loadApiKeyring } from './auth/api-keyring.ts';
 import { buildApi } from './build-api.ts';
 
 export type ApiProcessOptions = { config: PlainloopConfig; redisUrl: string };
@@ -12,10 +13,21 @@ export async function runApiProcess({ config, redisUrl }: ApiProcessOptions): Pr
     level: config.log.level,
     secrets: secretsOf(config, redisUrl),
   });
+  const keyring = await loadApiKeyring(config);
+  if (keyring === undefined && !config.api.insecure) {
+    throw new ConfigError(
+      'no API keys: set PLAINLOOP_API_KEYS (tenant:key,...) or PLAINLOOP_API_KEYS_FILE, or start with --insecure for local use only',
+    );
+  }
   await checkRedisReachable(redisUrl);
   const redis = await connectRedis(redisUrl, 'producer', 'plainloop-api');
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  const app = await buildApi({ config, redis, logger });
+  if (keyring === undefined)
+    logger.warn(
+      'started with --insecure: anyone who reaches this port acts for any tenant (X-Plainloop-Tenant)',
+    );
+  const authentication = keyring ? { keyring } : ({ insecure: true } as const);
+  const app = await buildApi({ config, redis, logger, authentication });
   const address = await app.listen({ host: config.api.host, port: config.api.port });
   logger.info({ address, redis: describeRedisUrl(redisUrl) }, 'api listening');
   await new Promise<void>((resolve) => {

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { ApiKeyring } from './auth/api-keyring.ts';
 import { buildApi } from './build-api.ts';
 
 /** Small enough that bodies on both sides of it are cheap to build, large enough for deeply nested ones. */
@@ -26,6 +27,38 @@ const research = defineAgent({
 /** What the API said it created: the only jobs the queue may hold, and the only runs a read may find. */
 const acceptedRuns = new Map<string, { tenantId: string; request: RunRequest }>();
 const knownTenants = ['default', 'acme', 'globex'];
+/** Each known tenant's API key. The tenant a call acts for comes from its key. */
+const keys: Record<string, string> = Object.fromEntries(
+  knownTenants.map((tenant) => [tenant, `property-test-key-of-${tenant}`]),
+);
+const authentication = {
+  keyring: ApiKeyring.of(Object.fromEntries(Object.entries(keys).map(([tenant, key]) => [key, tenant]))),
+};
+
+/**
+ * The key a call is sent with: the tenant its `tenantId` query names (a parameter the API ignores,
+ * kept as the fuzzed choice of tenant: a name nobody has, or several, means a key nobody has), else
+ * the tenant its body names, else `default`.
+ */
+function tenantOfCall(call: Pick<Call, 'url' | 'body'>): string {
+  let named: string[] = [];
+  try {
+    named = new URL(call.url, 'http://api.test').searchParams.getAll('tenantId');
+  } catch {
+    // A malformed URL: the API refuses it before looking at any key.
+  }
+  if (named.length > 0)
+    return named.length === 1 && knownTenants.includes(named[0] as string) ? (named[0] as string) : 'nobody';
+  try {
+    const { tenantId } = JSON.parse(String(call.body?.payload ?? '').replace(/^\uFEFF/, '')) as {
+      tenantId?: unknown;
+    };
+    if (typeof tenantId === 'string' && knownTenants.includes(tenantId)) return tenantId;
+  } catch {
+    // Not JSON: the body is refused whoever sends it.
+  }
+  return 'default';
+}
 
 type Body = { payload: string | Buffer; contentType: string | undefined };
 
@@ -464,12 +497,11 @@ describe('API properties on a real Redis', () => {
     app.inject({
       method: call.method,
       url: call.url,
-      ...(call.body === undefined
-        ? {}
-        : {
-            payload: call.body.payload,
-            headers: call.body.contentType === undefined ? {} : { 'content-type': call.body.contentType },
-          }),
+      ...(call.body === undefined ? {} : { payload: call.body.payload }),
+      headers: {
+        authorization: `Bearer ${keys[tenantOfCall(call)] ?? 'a-key-nobody-has'}`,
+        ...(call.body?.contentType === undefined ? {} : { 'content-type': call.body.contentType }),
+      },
     });
 
   const expectEveryCallWellBehaved = (calls: fc.Arbitrary<Call>, numRuns: number) =>
@@ -490,7 +522,7 @@ describe('API properties on a real Redis', () => {
     });
     const { bound } = bindModels(research, createModelCatalog({ openai: {} }));
     await redis.client.hset(redis.keys.agents, 'research', JSON.stringify(manifestOf(bound, Date.now())));
-    app = await buildApi({ config, redis: redis.client, logger });
+    app = await buildApi({ config, redis: redis.client, logger, authentication });
     // Runs to read back, so the read property finds existing runs even when it runs alone.
     for (const tenantId of knownTenants) {
       const request = RunRequest.parse({ agent: 'research', input: { topic: 'seed' }, tenantId });

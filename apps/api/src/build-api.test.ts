@@ -4,9 +4,10 @@ import { CircuitBreaker, createModelCatalog, scriptedModel } from '@plainloop/ll
 import { createRedisClient, createRunQueue } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { ApiKeyring } from './auth/api-keyring.ts';
 import { buildApi } from './build-api.ts';
 
 const model = scriptedModel({ name: 'noop', script: () => ({ text: 'done' }) });
@@ -16,6 +17,15 @@ const research = defineAgent({
   input: z.object({ topic: z.string().min(1) }),
   models: { plan: [model], execute: [model] },
 });
+
+const keys: Record<string, string> = {
+  default: 'key-of-the-default-tenant',
+  acme: 'key-of-the-acme-tenant',
+  globex: 'key-of-the-globex-tenant',
+};
+const authentication = {
+  keyring: ApiKeyring.of(Object.fromEntries(Object.entries(keys).map(([tenant, key]) => [key, tenant]))),
+};
 
 describe('the producer API', () => {
   let redis: TestRedis;
@@ -30,15 +40,26 @@ describe('the producer API', () => {
     });
     const { bound } = bindModels(research, createModelCatalog({ openai: {} }));
     await redis.client.hset(redis.keys.agents, 'research', JSON.stringify(manifestOf(bound, Date.now())));
-    app = await buildApi({ config, redis: redis.client, logger });
+    app = await buildApi({ config, redis: redis.client, logger, authentication });
   });
   afterEach(async () => {
     await app.close();
     await redis.close();
   });
 
-  const post = (payload: unknown, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'POST', url: '/v1/runs', payload: payload as object, headers });
+  /** Requests with the API key of `tenant`, to `target` (the app under test by default). */
+  const as = (tenant: string, target?: FastifyInstance) => ({
+    inject: (options: InjectOptions) =>
+      (target ?? app).inject({
+        ...options,
+        headers: { ...(options.headers ?? {}), authorization: `Bearer ${keys[tenant]}` },
+      }),
+  });
+  const post = (payload: unknown, headers: Record<string, string> = {}) => {
+    const named = (payload as { tenantId?: unknown } | null)?.tenantId;
+    const tenant = typeof named === 'string' && named in keys ? named : 'default';
+    return as(tenant).inject({ method: 'POST', url: '/v1/runs', payload: payload as object, headers });
+  };
 
   it('accepts a run with 202, queues its job under the run id, and reads it back', async () => {
     const response = await post({ agent: 'research', input: { topic: 'redis' }, tenantId: 'acme' });
@@ -52,7 +73,7 @@ describe('the producer API', () => {
     expect(job?.data).toMatchObject({ runId, request: { agent: 'research', tenantId: 'acme' } });
     await queue.close();
 
-    const read = await app.inject({ method: 'GET', url: `/v1/runs/${runId}?tenantId=acme` });
+    const read = await as('acme').inject({ method: 'GET', url: `/v1/runs/${runId}` });
     expect(read.statusCode).toBe(200);
     expect(read.json()).toMatchObject({ runId, agent: 'research', status: 'queued', costUsd: 0, steps: [] });
   });
@@ -91,7 +112,7 @@ describe('the producer API', () => {
       'body_too_large',
     ],
   ])('answers %s with a JSON problem and queues nothing', async (_label, payload, status, title) => {
-    const response = await app.inject({
+    const response = await as('default').inject({
       method: 'POST',
       url: '/v1/runs',
       headers: { 'content-type': 'application/json' },
@@ -109,7 +130,7 @@ describe('the producer API', () => {
 
   it('answers JSON nested too deeply for the validator with a 400', async () => {
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
-    const response = await app.inject({
+    const response = await as('default').inject({
       method: 'POST',
       url: '/v1/runs',
       headers: { 'content-type': 'application/json' },
@@ -126,14 +147,14 @@ describe('the producer API', () => {
 
   it('cancels a queued run at once: its job leaves the queue and a reader sees why', async () => {
     const { runId } = (await post({ agent: 'research', input: { topic: 'redis' } })).json();
-    const cancel = await app.inject({
+    const cancel = await as('default').inject({
       method: 'POST',
       url: `/v1/runs/${runId}/cancel`,
       payload: { reason: 'the user changed their mind' },
     });
     expect(cancel.statusCode).toBe(200);
     expect(cancel.json()).toEqual({ runId, status: 'cancelled' });
-    const read = await app.inject({ method: 'GET', url: `/v1/runs/${runId}` });
+    const read = await as('default').inject({ method: 'GET', url: `/v1/runs/${runId}` });
     expect(read.json()).toMatchObject({
       status: 'cancelled',
       error: { code: 'cancelled', message: 'the user changed their mind' },
@@ -142,7 +163,7 @@ describe('the producer API', () => {
     expect(await queue.getJob(runId)).toBeUndefined();
     await queue.close();
     // Cancelling again changes nothing and says so plainly.
-    expect((await app.inject({ method: 'POST', url: `/v1/runs/${runId}/cancel` })).json()).toEqual({
+    expect((await as('default').inject({ method: 'POST', url: `/v1/runs/${runId}/cancel` })).json()).toEqual({
       runId,
       status: 'cancelled',
     });
@@ -150,10 +171,11 @@ describe('the producer API', () => {
 
   it('answers a cancel of an unknown run with 404 and of a bad body with 400', async () => {
     expect(
-      (await app.inject({ method: 'POST', url: '/v1/runs/run_0000000000000000/cancel' })).statusCode,
+      (await as('default').inject({ method: 'POST', url: '/v1/runs/run_0000000000000000/cancel' }))
+        .statusCode,
     ).toBe(404);
     const { runId } = (await post({ agent: 'research', input: { topic: 'redis' } })).json();
-    const bad = await app.inject({
+    const bad = await as('default').inject({
       method: 'POST',
       url: `/v1/runs/${runId}/cancel`,
       payload: { reason: 42 },
@@ -163,7 +185,7 @@ describe('the producer API', () => {
   });
 
   it('lists the agents workers published', async () => {
-    const response = await app.inject({ method: 'GET', url: '/v1/agents' });
+    const response = await as('default').inject({ method: 'GET', url: '/v1/agents' });
     expect(response.json()).toMatchObject({
       agents: [{ name: 'research', models: { plan: ['scripted:noop'] }, limits: { maxIterations: 10 } }],
     });
@@ -176,7 +198,7 @@ describe('the producer API', () => {
       probeLeaseMs: 1_000,
     });
     await breaker.recordFailure('openai:gpt-4.1');
-    const response = await app.inject({ method: 'GET', url: '/v1/models' });
+    const response = await as('default').inject({ method: 'GET', url: '/v1/models' });
     expect(response.json()).toEqual({
       models: [
         {
@@ -188,17 +210,70 @@ describe('the producer API', () => {
     });
   });
 
+  it('refuses a request without a valid API key with 401, and acts for the key’s tenant only', async () => {
+    const bare = await app.inject({ method: 'GET', url: '/v1/agents' });
+    expect(bare.statusCode).toBe(401);
+    expect(bare.headers['www-authenticate']).toContain('Bearer');
+    expect(bare.headers['content-type']).toContain('application/problem+json');
+    expect(bare.json()).toMatchObject({ title: 'unauthenticated', status: 401 });
+    const wrong = await app.inject({
+      method: 'GET',
+      url: '/v1/agents',
+      headers: { authorization: 'Bearer not-a-key-anyone-has' },
+    });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().detail).toBe('this API key is not valid');
+    const viaHeader = await app.inject({
+      method: 'GET',
+      url: '/v1/agents',
+      headers: { 'x-api-key': keys.acme },
+    });
+    expect(viaHeader.statusCode).toBe(200);
+    // Health checks stay open for orchestrators.
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    // A body naming another tenant than the key's is refused; one naming none gets the key's.
+    const foreign = await as('acme').inject({
+      method: 'POST',
+      url: '/v1/runs',
+      payload: { agent: 'research', input: { topic: 'redis' }, tenantId: 'globex' },
+    });
+    expect(foreign.statusCode).toBe(403);
+    expect(foreign.json()).toMatchObject({ title: 'wrong_tenant' });
+    const unnamed = await as('acme').inject({
+      method: 'POST',
+      url: '/v1/runs',
+      payload: { agent: 'research', input: { topic: 'redis' } },
+    });
+    expect(unnamed.statusCode).toBe(202);
+    const { runId } = unnamed.json();
+    expect((await as('acme').inject({ method: 'GET', url: `/v1/runs/${runId}` })).json()).toMatchObject({
+      tenantId: 'acme',
+    });
+    // Another tenant can neither read, cancel nor decide on it: 404, as if it did not exist.
+    for (const request of [
+      { method: 'GET' as const, url: `/v1/runs/${runId}` },
+      { method: 'POST' as const, url: `/v1/runs/${runId}/cancel` },
+      { method: 'POST' as const, url: `/v1/runs/${runId}/approvals/call-1`, payload: { approved: true } },
+    ]) {
+      const response = await as('globex').inject(request);
+      expect(response.statusCode, request.url).toBe(404);
+      expect(response.json().detail).not.toContain('acme');
+    }
+  });
+
   it('never shows one tenant the run of another', async () => {
     const { runId } = (await post({ agent: 'research', input: { topic: 'redis' }, tenantId: 'acme' })).json();
-    const other = await app.inject({ method: 'GET', url: `/v1/runs/${runId}?tenantId=globex` });
+    const other = await as('globex').inject({ method: 'GET', url: `/v1/runs/${runId}` });
     expect(other.statusCode).toBe(404);
     expect(other.json()).toMatchObject({ title: 'run_not_found' });
   });
 
   it('answers unknown runs, bad ids and unknown routes with problems', async () => {
-    expect((await app.inject({ method: 'GET', url: '/v1/runs/run_0000000000000000' })).statusCode).toBe(404);
-    expect((await app.inject({ method: 'GET', url: '/v1/runs/nope' })).statusCode).toBe(400);
-    const unknown = await app.inject({ method: 'GET', url: '/v2/everything' });
+    expect(
+      (await as('default').inject({ method: 'GET', url: '/v1/runs/run_0000000000000000' })).statusCode,
+    ).toBe(404);
+    expect((await as('default').inject({ method: 'GET', url: '/v1/runs/nope' })).statusCode).toBe(400);
+    const unknown = await as('default').inject({ method: 'GET', url: '/v2/everything' });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.headers['content-type']).toContain('application/problem+json');
   });
@@ -206,10 +281,10 @@ describe('the producer API', () => {
   it("shows a tenant's cost of the day, and its daily budget's own ledger when it has one", async () => {
     const day = new Date().toISOString().slice(0, 10);
     await redis.client.hset(redis.keys.metrics.tenantCost, `${day}|acme`, '1.25', `${day}|globex`, '9');
-    const today = await app.inject({ method: 'GET', url: '/v1/cost?tenantId=acme' });
+    const today = await as('acme').inject({ method: 'GET', url: '/v1/cost' });
     expect(today.statusCode).toBe(200);
     expect(today.json()).toEqual({ tenantId: 'acme', day, costUsd: 1.25, budget: null });
-    const otherDay = await app.inject({ method: 'GET', url: '/v1/cost?tenantId=acme&day=2026-01-01' });
+    const otherDay = await as('acme').inject({ method: 'GET', url: '/v1/cost?day=2026-01-01' });
     expect(otherDay.json()).toMatchObject({ day: '2026-01-01', costUsd: 0 });
 
     const budgeted = await buildApi({
@@ -219,12 +294,13 @@ describe('the producer API', () => {
       }),
       redis: redis.client,
       logger,
+      authentication,
     });
-    const withBudget = await budgeted.inject({ method: 'GET', url: '/v1/cost?tenantId=acme' });
+    const withBudget = await as('acme', budgeted).inject({ method: 'GET', url: '/v1/cost' });
     expect(withBudget.json()).toMatchObject({ costUsd: 1.25, budget: { dailyUsd: 5, spentUsd: 0 } });
     await budgeted.close();
 
-    const bad = await app.inject({ method: 'GET', url: '/v1/cost?tenantId=acme&day=yesterday' });
+    const bad = await as('acme').inject({ method: 'GET', url: '/v1/cost?day=yesterday' });
     expect(bad.statusCode).toBe(400);
     expect(bad.headers['content-type']).toContain('application/problem+json');
   });
@@ -233,8 +309,11 @@ describe('the producer API', () => {
     const deadRedis = createRedisClient('redis://127.0.0.1:1', 'producer');
     deadRedis.on('error', () => {});
     const config = loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix });
-    const isolated = await buildApi({ config, redis: deadRedis, logger });
-    const response = await isolated.inject({ method: 'GET', url: '/v1/runs/run_0000000000000000' });
+    const isolated = await buildApi({ config, redis: deadRedis, logger, authentication });
+    const response = await as('default', isolated).inject({
+      method: 'GET',
+      url: '/v1/runs/run_0000000000000000',
+    });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toMatchObject({ title: 'unavailable' });
     await isolated.close();

@@ -5,6 +5,7 @@ import { createKeySchema, createRunQueue, type Redis, RunStore } from '@plainloo
 import { type Logger, RunEventStream } from '@plainloop/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { AgentCatalog } from './agent-catalog.ts';
+import { type Authentication, registerAuthentication } from './auth/authenticate.ts';
 import { registerProblemHandlers, sendProblem } from './problem.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerCostRoutes } from './routes/cost.ts';
@@ -14,13 +15,20 @@ import { registerRunRoutes } from './routes/runs.ts';
 
 export type ApiOptions = {
   config: PlainloopConfig;
+  /** Who may call: the keyring's key holders, or (local use only) anyone. */
+  authentication: Authentication;
   /** A producer connection: fails fast so callers get a 503 instead of a hung request. */
   redis: Redis;
   logger: Logger;
 };
 
 /** The HTTP producer API. Closing it closes its queue; the Redis connection belongs to the caller. */
-export async function buildApi({ config, redis, logger }: ApiOptions): Promise<FastifyInstance> {
+export async function buildApi({
+  config,
+  redis,
+  logger,
+  authentication,
+}: ApiOptions): Promise<FastifyInstance> {
   const keys = createKeySchema(config.redis.prefix);
   const queue = createRunQueue(redis, keys);
   // pino's Logger and Fastify's logger type differ only in generics; it is the same pino instance.
@@ -31,6 +39,7 @@ export async function buildApi({ config, redis, logger }: ApiOptions): Promise<F
     frameworkErrors: (error, _request, reply) => sendProblem(reply, 400, 'bad_request', error.message),
   });
   registerProblemHandlers(app);
+  registerAuthentication(app, authentication);
   const agents = new AgentCatalog(redis, keys);
   registerAgentRoutes(app, agents);
   registerModelRoutes(

@@ -48,7 +48,7 @@ describe('approving and denying tool calls over HTTP', () => {
     config = loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix });
     const { bound } = bindModels(support, createModelCatalog({}));
     await redis.client.hset(redis.keys.agents, 'support', JSON.stringify(manifestOf(bound, Date.now())));
-    app = await buildApi({ config, redis: redis.client, logger });
+    app = await buildApi({ config, redis: redis.client, logger, authentication: { insecure: true } });
   });
   afterEach(async () => {
     await app.close();

@@ -71,6 +71,22 @@ describe('plainloop errors', { timeout: 60_000 }, () => {
     expect(badFlag.stderr.split('\n')).toHaveLength(2);
   });
 
+  it('will not serve the API without keys unless told it is for local use, and says so in one line', async () => {
+    const { code, stderr } = await plainloop(['api'], { ...fresh, REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^plainloop: no API keys: set PLAINLOOP_API_KEYS .*--insecure for local use only\n$/,
+    );
+    const short = await plainloop(['api'], { ...fresh, PLAINLOOP_API_KEYS: 'acme:short' });
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/^plainloop: PLAINLOOP_API_KEYS: each entry is tenant:key.*\n$/);
+    expect(short.stderr).not.toContain('short\n');
+    // With --insecure it gets past the keys: the next thing it needs is Redis.
+    const insecure = await plainloop(['api', '--insecure'], { ...fresh, REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(insecure.code).toBe(1);
+    expect(insecure.stderr).toMatch(/^plainloop: cannot reach Redis/);
+  });
+
   it('names a bad environment variable in one line', async () => {
     const { code, stderr } = await plainloop(['api'], { ...fresh, PORT: 'eighty' });
     expect(code).toBe(1);

@@ -50,6 +50,7 @@ describe('controlling a fleet of worker processes', { timeout: 120_000 }, () => 
       config: loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix }),
       redis: apiRedis,
       logger,
+      authentication: { insecure: true },
     });
   });
   afterEach(async () => {

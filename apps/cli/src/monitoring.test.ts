@@ -173,6 +173,7 @@ describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
       config: loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix }),
       redis: redis.connect('producer'),
       logger,
+      authentication: { insecure: true },
     });
     await waitFor('workers to publish their agents', async () =>
       (await producer.hlen(redis.keys.agents)) >= 4 ? true : undefined,
@@ -200,8 +201,9 @@ describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
       return state?.pending && state.status === 'running' ? true : undefined;
     });
     await sleep(600);
-    const runResponse = await api.inject({ method: 'GET', url: `/v1/runs/${slow}?tenantId=globex` });
-    const costResponse = await api.inject({ method: 'GET', url: '/v1/cost?tenantId=globex' });
+    const asGlobex = { 'x-plainloop-tenant': 'globex' };
+    const runResponse = await api.inject({ method: 'GET', url: `/v1/runs/${slow}`, headers: asGlobex });
+    const costResponse = await api.inject({ method: 'GET', url: '/v1/cost', headers: asGlobex });
     const samples = await scrape(metricsUrl);
     midRun = {
       runCostUsd: runResponse.json().costUsd,

@@ -12,7 +12,7 @@ const usage = `plainloop: production AI agents as a worker fleet on BullMQ and R
 Usage:
   plainloop demo                                     start Redis (if needed), the API, two workers and metrics; run the example agents
   plainloop worker [--agents <path>] [--concurrency <n>]   run agent steps from the plainloop-runs queue
-  plainloop api [--port <n>] [--host <address>]      serve the producer API
+  plainloop api [--port <n>] [--host <address>] [--insecure]   serve the producer API (keys: PLAINLOOP_API_KEYS)
   plainloop metrics [--port <n>] [--host <address>]  serve Prometheus /metrics from the run events; send alerts
   plainloop help                                     show this
 
@@ -54,11 +54,16 @@ export async function runCli(argv: string[], environment: NodeJS.ProcessEnv = pr
       return 0;
     }
     case 'api': {
-      const flags = parse(rest, { port: { type: 'string' }, host: { type: 'string' } });
+      const flags = parse(rest, {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        insecure: { type: 'boolean' },
+      });
       const config = loadConfig({
         ...environment,
         ...(flags.port ? { PORT: String(flags.port) } : {}),
         ...(flags.host ? { HOST: String(flags.host) } : {}),
+        ...(flags.insecure ? { PLAINLOOP_API_INSECURE: 'true' } : {}),
       });
       await runApiProcess({ config, redisUrl: config.redis.url ?? defaultRedisUrl });
       return 0;

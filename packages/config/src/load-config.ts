@@ -64,6 +64,12 @@ const Environment = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: integer(3000, 0),
   PLAINLOOP_API_BODY_LIMIT_BYTES: integer(1024 * 1024, 1024),
+  PLAINLOOP_API_KEYS: optionalText,
+  PLAINLOOP_API_KEYS_FILE: optionalText,
+  PLAINLOOP_API_INSECURE: z
+    .enum(['true', 'false', ''])
+    .default('false')
+    .transform((value) => value === 'true'),
   PLAINLOOP_RETRY_ATTEMPTS: integer(3, 1),
   PLAINLOOP_RETRY_BASE_DELAY_MS: integer(500, 0),
   PLAINLOOP_RETRY_MAX_DELAY_MS: integer(8_000, 0),
@@ -161,7 +167,14 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       toolFailureLimit: env.PLAINLOOP_TOOL_FAILURE_LIMIT,
       approvalTimeoutMs: env.PLAINLOOP_APPROVAL_TIMEOUT_MS,
     },
-    api: { host: env.HOST, port: env.PORT, bodyLimitBytes: env.PLAINLOOP_API_BODY_LIMIT_BYTES },
+    api: {
+      host: env.HOST,
+      port: env.PORT,
+      bodyLimitBytes: env.PLAINLOOP_API_BODY_LIMIT_BYTES,
+      keys: env.PLAINLOOP_API_KEYS,
+      keysFile: env.PLAINLOOP_API_KEYS_FILE,
+      insecure: env.PLAINLOOP_API_INSECURE,
+    },
     models: {
       retry: {
         attemptsPerModel: env.PLAINLOOP_RETRY_ATTEMPTS,

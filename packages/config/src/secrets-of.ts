@@ -12,10 +12,17 @@ export function secretsOf(config: PlainloopConfig, redisUrl?: string): string[] 
     config.providers.anthropic.apiKey,
     config.providers.google.apiKey,
     config.alerts.telegram.botToken,
+    ...apiKeysOf(config.api.keys),
     ...redisPasswordsOf(redisUrl ?? config.redis.url),
   ];
   const secrets = values.filter((value): value is string => value !== undefined && value.length >= 6);
   return [...new Set(secrets)];
+}
+
+/** The keys of `PLAINLOOP_API_KEYS` (`tenant:key,...`); the variable as a whole is a secret too. */
+function apiKeysOf(pairs: string | undefined): string[] {
+  if (pairs === undefined) return [];
+  return [pairs, ...pairs.split(',').map((pair) => pair.slice(pair.indexOf(':') + 1).trim())];
 }
 
 /** The Redis password as written in the URL and as decoded: either may end up quoted in a line. */

@@ -4,11 +4,9 @@ import { readTenantCost, utcDayOf } from '@plainloop/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { sendProblem } from '../problem.ts';
-import { issuesOf, TenantQuery } from './run-parameters.ts';
+import { issuesOf } from './run-parameters.ts';
 
-const CostQuery = TenantQuery.extend({
-  day: z.iso.date().optional(),
-});
+const CostQuery = z.object({ day: z.iso.date().optional() });
 
 export type CostRoutesDependencies = { redis: Redis; keys: KeySchema; budgets: TenantBudget };
 
@@ -22,7 +20,7 @@ export function registerCostRoutes(app: FastifyInstance, { redis, keys, budgets 
     const query = CostQuery.safeParse(request.query);
     if (!query.success)
       return sendProblem(reply, 400, 'invalid_query', 'the query is not valid', issuesOf(query.error));
-    const { tenantId } = query.data;
+    const { tenantId } = request;
     const day = query.data.day ?? utcDayOf(Date.now());
     const limit = budgets.limitOf(tenantId);
     return {

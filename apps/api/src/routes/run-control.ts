@@ -2,7 +2,7 @@ import { type CancelDependencies, cancelRun, decideApproval } from '@plainloop/a
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { sendProblem } from '../problem.ts';
-import { issuesOf, RunParams, TenantQuery } from './run-parameters.ts';
+import { issuesOf, RunParams } from './run-parameters.ts';
 
 const CancelBody = z.strictObject({ reason: z.string().min(1).max(500).optional() }).optional();
 
@@ -12,8 +12,6 @@ export function registerRunControlRoutes(app: FastifyInstance, dependencies: Can
     const params = RunParams.safeParse(request.params);
     if (!params.success)
       return sendProblem(reply, 400, 'invalid_request', 'that is not a run id', issuesOf(params.error));
-    const query = TenantQuery.safeParse(request.query);
-    if (!query.success) return sendProblem(reply, 400, 'invalid_request', 'bad query', issuesOf(query.error));
     const body = CancelBody.safeParse(request.body ?? undefined);
     if (!body.success)
       return sendProblem(
@@ -24,7 +22,7 @@ export function registerRunControlRoutes(app: FastifyInstance, dependencies: Can
         issuesOf(body.error),
       );
     const { runId } = params.data;
-    const { tenantId } = query.data;
+    const { tenantId } = request;
     const outcome = await cancelRun(
       dependencies,
       tenantId,
@@ -33,7 +31,7 @@ export function registerRunControlRoutes(app: FastifyInstance, dependencies: Can
     );
     switch (outcome.kind) {
       case 'not_found':
-        return sendProblem(reply, 404, 'run_not_found', `no run ${runId} for tenant ${tenantId}`);
+        return sendProblem(reply, 404, 'run_not_found', `no run ${runId}`);
       case 'already_finished':
         if (outcome.state.status === 'cancelled') return reply.send({ runId, status: 'cancelled' });
         return sendProblem(
@@ -66,8 +64,6 @@ export function registerApprovalRoutes(
     const params = ApprovalParams.safeParse(request.params);
     if (!params.success)
       return sendProblem(reply, 400, 'invalid_request', 'bad run or call id', issuesOf(params.error));
-    const query = TenantQuery.safeParse(request.query);
-    if (!query.success) return sendProblem(reply, 400, 'invalid_request', 'bad query', issuesOf(query.error));
     const body = ApprovalBody.safeParse(request.body);
     if (!body.success) {
       return sendProblem(
@@ -83,10 +79,10 @@ export function registerApprovalRoutes(
       approved: body.data.approved,
       ...(body.data.comment ? { comment: body.data.comment } : {}),
     };
-    const outcome = await decideApproval(dependencies, query.data.tenantId, runId, callId, decision);
+    const outcome = await decideApproval(dependencies, request.tenantId, runId, callId, decision);
     switch (outcome.kind) {
       case 'not_found':
-        return sendProblem(reply, 404, 'run_not_found', `no run ${runId} for tenant ${query.data.tenantId}`);
+        return sendProblem(reply, 404, 'run_not_found', `no run ${runId}`);
       case 'not_awaiting':
         return sendProblem(
           reply,

@@ -7,7 +7,7 @@ import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { AgentCatalog } from '../agent-catalog.ts';
 import { sendProblem } from '../problem.ts';
-import { issuesOf, RunParams, TenantQuery } from './run-parameters.ts';
+import { issuesOf, RunParams } from './run-parameters.ts';
 
 export type RunRoutesDependencies = {
   store: RunStore;
@@ -111,9 +111,15 @@ export function registerRunRoutes(app: FastifyInstance, dependencies: RunRoutesD
         issuesOf(body.error),
       );
     }
-    const check = await dependencies.agents.checkInput(body.data.agent, body.data.input);
+    // The key decides the tenant: a body that names another is refused, one that names none gets it.
+    const named = (request.body as { tenantId?: unknown } | null)?.tenantId;
+    if (named !== undefined && named !== request.tenantId) {
+      return sendProblem(reply, 403, 'wrong_tenant', 'the body names a tenant other than the API key’s');
+    }
+    const runRequest = { ...body.data, tenantId: request.tenantId };
+    const check = await dependencies.agents.checkInput(runRequest.agent, runRequest.input);
     if (!check.ok) return sendProblem(reply, 422, check.code, check.detail, check.errors);
-    const submitted = await submitRun(dependencies, body.data, Date.now());
+    const submitted = await submitRun(dependencies, runRequest, Date.now());
     if (submitted.kind === 'conflict') {
       return sendProblem(
         reply,
@@ -132,12 +138,9 @@ export function registerRunRoutes(app: FastifyInstance, dependencies: RunRoutesD
     const params = RunParams.safeParse(request.params);
     if (!params.success)
       return sendProblem(reply, 400, 'invalid_request', 'that is not a run id', issuesOf(params.error));
-    const query = TenantQuery.safeParse(request.query);
-    if (!query.success) return sendProblem(reply, 400, 'invalid_request', 'bad query', issuesOf(query.error));
-    const { tenantId } = query.data;
+    const { tenantId } = request;
     const state = await dependencies.store.load(tenantId, params.data.runId);
-    if (!state)
-      return sendProblem(reply, 404, 'run_not_found', `no run ${params.data.runId} for tenant ${tenantId}`);
+    if (!state) return sendProblem(reply, 404, 'run_not_found', `no run ${params.data.runId}`);
     const modelCalls = await dependencies.store.loadModelCalls(tenantId, state.runId);
     // Decisions recorded since the worker's last checkpoint show as decided at once.
     const awaiting = Object.values(state.pending?.approvals ?? {}).some(

@@ -48,8 +48,14 @@ type RunView = {
   durationMs?: number;
 };
 
-async function getJson<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
-  const response = await fetch(url, init);
+/** The demo's own API key, made for this run of the demo: the API never runs without keys. */
+const demoKey = `demo-${randomUUID()}`;
+
+async function getJson<T>(url: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+  const response = await fetch(url, {
+    ...init,
+    headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${demoKey}` },
+  });
   return { status: response.status, body: (await response.json()) as T };
 }
 
@@ -103,6 +109,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     PLAINLOOP_AGENTS: options.agentsPath,
     PLAINLOOP_CONCURRENCY: '2',
     PLAINLOOP_METRICS_PORT: String(metricsPort),
+    PLAINLOOP_API_KEYS: `default:${demoKey}`,
   };
   const fleet: FleetProcess[] = [
     startPlainloopProcess('api', ['api'], childEnvironment, logDirectory),
