@@ -230,7 +230,8 @@ describe('the producer API', () => {
     });
     expect(viaHeader.statusCode).toBe(200);
     // Health checks stay open for orchestrators.
-    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'ready' });
     // A body naming another tenant than the key's is refused; one naming none gets the key's.
     const foreign = await as('acme').inject({
       method: 'POST',
@@ -252,6 +253,7 @@ describe('the producer API', () => {
     // Another tenant can neither read, cancel nor decide on it: 404, as if it did not exist.
     for (const request of [
       { method: 'GET' as const, url: `/v1/runs/${runId}` },
+      { method: 'GET' as const, url: `/v1/runs/${runId}/events` },
       { method: 'POST' as const, url: `/v1/runs/${runId}/cancel` },
       { method: 'POST' as const, url: `/v1/runs/${runId}/approvals/call-1`, payload: { approved: true } },
     ]) {
@@ -316,6 +318,9 @@ describe('the producer API', () => {
     });
     expect(response.statusCode).toBe(503);
     expect(response.json()).toMatchObject({ title: 'unavailable' });
+    const ready = await isolated.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect((await isolated.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     await isolated.close();
     deadRedis.disconnect();
   });

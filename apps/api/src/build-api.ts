@@ -11,6 +11,7 @@ import { registerAgentRoutes } from './routes/agents.ts';
 import { registerCostRoutes } from './routes/cost.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerApprovalRoutes, registerRunControlRoutes } from './routes/run-control.ts';
+import { registerRunEventRoutes } from './routes/run-events.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 
 export type ApiOptions = {
@@ -57,11 +58,18 @@ export async function buildApi({
     threads: environment.threadQueue,
   });
   registerRunControlRoutes(app, { environment, queue, redis, keys });
+  registerRunEventRoutes(app, { store: new RunStore(redis, keys), events: new RunEventStream(redis, keys) });
   registerApprovalRoutes(app, { environment, queue });
   registerCostRoutes(app, { redis, keys, budgets: environment.budgets });
-  app.get('/health', async () => {
-    await redis.ping();
-    return { status: 'ok' };
+  // Liveness says the process serves; readiness that it can reach Redis (no traffic until it can).
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await redis.ping();
+      return { status: 'ready' };
+    } catch {
+      return sendProblem(reply, 503, 'unavailable', 'Redis is unreachable');
+    }
   });
   app.addHook('onClose', async () => {
     await queue.close();

@@ -1,0 +1,77 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RunStore } from '@plainloop/redis';
+import type { RunEventStream } from '@plainloop/telemetry';
+import type { FastifyInstance } from 'fastify';
+import { sendProblem } from '../problem.ts';
+import { issuesOf, RunParams } from './run-parameters.ts';
+
+export type RunEventRoutesDependencies = {
+  store: RunStore;
+  events: Pick<RunEventStream, 'readRun'>;
+  /** How often the run's stream is read for new events while the client waits. */
+  pollMs?: number;
+  /** A comment line this often keeps proxies from closing a quiet stream. */
+  heartbeatMs?: number;
+};
+
+/** Stream ids only: anything else in `Last-Event-ID` starts the stream from the beginning. */
+const streamId = /^\d+-\d+$/;
+
+/**
+ * `GET /v1/runs/:id/events`: the run's events as Server-Sent Events, each with its stream id as the
+ * event id. A client that reconnects with `Last-Event-ID` (browsers do it themselves) gets every event
+ * after that one, whatever happened meanwhile (a worker died, the API restarted): the events live in the
+ * run's Redis stream, not in this process. The stream ends after `run.finished`.
+ *
+ * It polls the stream rather than blocking on it, so a thousand watchers cost no Redis connection each.
+ */
+export function registerRunEventRoutes(app: FastifyInstance, dependencies: RunEventRoutesDependencies) {
+  const pollMs = dependencies.pollMs ?? 250;
+  const heartbeatMs = dependencies.heartbeatMs ?? 15_000;
+  app.get('/v1/runs/:runId/events', async (request, reply) => {
+    const params = RunParams.safeParse(request.params);
+    if (!params.success)
+      return sendProblem(reply, 400, 'invalid_request', 'that is not a run id', issuesOf(params.error));
+    const { tenantId } = request;
+    const { runId } = params.data;
+    if ((await dependencies.store.load(tenantId, runId)) === undefined)
+      return sendProblem(reply, 404, 'run_not_found', `no run ${runId}`);
+    const lastEventId = request.headers['last-event-id'];
+    let after = typeof lastEventId === 'string' && streamId.test(lastEventId) ? lastEventId : '-';
+
+    reply.hijack();
+    const response = reply.raw;
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    let open = true;
+    request.raw.on('close', () => {
+      open = false;
+    });
+    let quietSince = Date.now();
+    try {
+      while (open) {
+        const entries = await dependencies.events.readRun(tenantId, runId, after, 200);
+        for (const { id, event } of entries) {
+          response.write(`id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+          after = id;
+          if (event.type === 'run.finished') open = false;
+        }
+        if (!open) break;
+        if (entries.length > 0) quietSince = Date.now();
+        else if (Date.now() - quietSince >= heartbeatMs) {
+          response.write(': still here\n\n');
+          quietSince = Date.now();
+        }
+        if (entries.length < 200) await sleep(pollMs);
+      }
+    } catch (error) {
+      request.log.warn({ err: error, runId }, 'event stream ended by an error');
+    } finally {
+      response.end();
+    }
+  });
+}
