@@ -461,11 +461,42 @@ const decideApproval: Endpoint<ControlParameters> = {
   },
 };
 
+/** The decision with the call id in the body: right shapes, wrong shapes, anything. */
+const approveBody: fc.Arbitrary<Body> = fc.oneof(
+  fc
+    .record(
+      {
+        callId: fc.oneof(fc.string({ maxLength: 300 }), jsonValue),
+        approved: fc.oneof(fc.boolean(), jsonValue),
+        comment: fc.oneof(fc.string({ maxLength: 3_000 }), jsonValue),
+      },
+      { requiredKeys: [] },
+    )
+    .map((value) => ({ payload: JSON.stringify(value), contentType: jsonContentType })),
+  controlBody.map((body) => body ?? { payload: '', contentType: undefined }),
+);
+
+const approve: Endpoint<ControlParameters> = {
+  method: 'POST',
+  route: '/v1/runs/:runId/approve',
+  parameters: fc.record({
+    runId: fc.oneof(knownRunId, unknownRunId),
+    callId: fc.constant(''),
+    tenantId: tenantQuery,
+  }),
+  url: ({ runId, tenantId }) => `/v1/runs/${encodeURIComponent(runId)}/approve${queryOf(tenantId)}`,
+  body: approveBody,
+  checkResponse: (_parameters, _body, response) => {
+    expect(response.statusCode, 'no run here awaits a decision').toBeGreaterThanOrEqual(400);
+  },
+};
+
 const endpoints = [
   tableEntry(submitRun),
   tableEntry(readRun),
   tableEntry(cancelRun),
   tableEntry(decideApproval),
+  tableEntry(approve),
 ];
 
 // The checks every endpoint shares ---------------------------------------------------------------------------

@@ -123,4 +123,22 @@ describe('approving and denying tool calls over HTTP', () => {
     });
     expect(unknownRun.statusCode).toBe(404);
   });
+
+  it('takes the same decision at /approve, with the call id in the body', async () => {
+    const { runId, callId } = await parkedRun();
+    const url = `/v1/runs/${runId}/approve`;
+    const missingCall = await app.inject({ method: 'POST', url, payload: { approved: false } });
+    expect(missingCall.statusCode).toBe(400);
+    const denied = await app.inject({
+      method: 'POST',
+      url,
+      payload: { callId, approved: false, comment: 'no' },
+    });
+    expect(denied.statusCode).toBe(200);
+    expect(denied.json()).toEqual({ runId, callId, decision: 'denied' });
+    const read = (await app.inject({ method: 'GET', url: `/v1/runs/${runId}` })).json();
+    expect(read.approvals).toMatchObject([{ callId, decision: 'denied', comment: 'no' }]);
+    const again = await app.inject({ method: 'POST', url, payload: { callId, approved: true } });
+    expect(again.statusCode).toBe(409);
+  });
 });

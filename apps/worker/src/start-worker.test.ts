@@ -148,8 +148,8 @@ describe('startWorker', () => {
     await queue.add('run', { runId, request }, { ...runJobOptions, jobId: runId, attempts: 2 });
     const ended = await until(runId, (current) => current.status === 'failed');
     expect(ended).toMatchObject({ attempt: 1, error: { code: 'unknown_agent' } });
-    const job = await queue.getJob(runId);
-    expect(job?.attemptsMade).toBe(2);
+    // BullMQ records the attempt just after the run is ended: wait for it rather than race it.
+    await expect.poll(async () => (await queue.getJob(runId))?.attemptsMade, { timeout: 10_000 }).toBe(2);
   });
 
   it('fails a job that does not carry a run, without retrying it', async () => {

@@ -1,5 +1,5 @@
 import { type CancelDependencies, cancelRun, decideApproval } from '@plainloop/agent';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { sendProblem } from '../problem.ts';
 import { issuesOf, RunParams } from './run-parameters.ts';
@@ -55,31 +55,25 @@ const ApprovalBody = z.strictObject({
   comment: z.string().min(1).max(2_000).optional(),
 });
 
-/** A person's decision on a tool call that waits for approval. */
+const ApproveBody = ApprovalBody.extend({ callId: z.string().min(1).max(256) });
+
+/**
+ * A person's decision on a tool call that waits for approval: at `/v1/runs/:id/approvals/:callId`, or
+ * at `/v1/runs/:id/approve` with the call id in the body. Same rules either way.
+ */
 export function registerApprovalRoutes(
   app: FastifyInstance,
   dependencies: Pick<CancelDependencies, 'environment' | 'queue'>,
 ) {
-  app.post('/v1/runs/:runId/approvals/:callId', async (request, reply) => {
-    const params = ApprovalParams.safeParse(request.params);
-    if (!params.success)
-      return sendProblem(reply, 400, 'invalid_request', 'bad run or call id', issuesOf(params.error));
-    const body = ApprovalBody.safeParse(request.body);
-    if (!body.success) {
-      return sendProblem(
-        reply,
-        400,
-        'invalid_request',
-        'the body is not an approval decision',
-        issuesOf(body.error),
-      );
-    }
-    const { runId, callId } = params.data;
-    const decision = {
-      approved: body.data.approved,
-      ...(body.data.comment ? { comment: body.data.comment } : {}),
-    };
-    const outcome = await decideApproval(dependencies, request.tenantId, runId, callId, decision);
+  const decide = async (
+    reply: FastifyReply,
+    tenantId: string,
+    runId: string,
+    callId: string,
+    body: z.infer<typeof ApprovalBody>,
+  ) => {
+    const decision = { approved: body.approved, ...(body.comment ? { comment: body.comment } : {}) };
+    const outcome = await decideApproval(dependencies, tenantId, runId, callId, decision);
     switch (outcome.kind) {
       case 'not_found':
         return sendProblem(reply, 404, 'run_not_found', `no run ${runId}`);
@@ -91,7 +85,28 @@ export function registerApprovalRoutes(
           `run ${runId} is not waiting for a decision on call ${callId}`,
         );
       case 'decided':
-        return reply.send({ runId, callId, decision: body.data.approved ? 'approved' : 'denied' });
+        return reply.send({ runId, callId, decision: body.approved ? 'approved' : 'denied' });
     }
+  };
+  const refuseBody = (reply: FastifyReply, error: z.ZodError) =>
+    sendProblem(reply, 400, 'invalid_request', 'the body is not an approval decision', issuesOf(error));
+
+  app.post('/v1/runs/:runId/approvals/:callId', async (request, reply) => {
+    const params = ApprovalParams.safeParse(request.params);
+    if (!params.success)
+      return sendProblem(reply, 400, 'invalid_request', 'bad run or call id', issuesOf(params.error));
+    const body = ApprovalBody.safeParse(request.body);
+    if (!body.success) return refuseBody(reply, body.error);
+    return decide(reply, request.tenantId, params.data.runId, params.data.callId, body.data);
+  });
+
+  app.post('/v1/runs/:runId/approve', async (request, reply) => {
+    const params = RunParams.safeParse(request.params);
+    if (!params.success)
+      return sendProblem(reply, 400, 'invalid_request', 'that is not a run id', issuesOf(params.error));
+    const body = ApproveBody.safeParse(request.body);
+    if (!body.success) return refuseBody(reply, body.error);
+    const { callId, ...decision } = body.data;
+    return decide(reply, request.tenantId, params.data.runId, callId, decision);
   });
 }
