@@ -263,6 +263,56 @@ describe('the producer API', () => {
     }
   });
 
+  it('lists a tenant’s runs newest first, a page at a time, filtered by status and thread', async () => {
+    const created: string[] = [];
+    for (let index = 0; index < 25; index += 1) {
+      const payload = {
+        agent: 'research',
+        input: { topic: `topic ${index}` },
+        ...(index % 5 === 0 ? { threadId: 't1' } : {}),
+      };
+      created.push((await as('acme').inject({ method: 'POST', url: '/v1/runs', payload })).json().runId);
+    }
+    await as('globex').inject({
+      method: 'POST',
+      url: '/v1/runs',
+      payload: { agent: 'research', input: { topic: 'x' } },
+    });
+    for (const runId of created.slice(0, 2))
+      await as('acme').inject({ method: 'POST', url: `/v1/runs/${runId}/cancel` });
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const url: string = `/v1/runs?limit=10${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = (await as('acme').inject({ method: 'GET', url })).json();
+      expect(page.runs.length).toBeLessThanOrEqual(10);
+      seen.push(...page.runs.map((run: { runId: string }) => run.runId));
+      cursor = page.nextCursor;
+      pages += 1;
+    } while (cursor !== null && pages < 10);
+    expect(pages).toBe(3);
+    expect(new Set(seen)).toEqual(new Set(created));
+    expect(seen).toHaveLength(25);
+
+    const cancelled = (await as('acme').inject({ method: 'GET', url: '/v1/runs?status=cancelled' })).json();
+    expect(cancelled.runs.map((run: { runId: string }) => run.runId).sort()).toEqual(
+      created.slice(0, 2).sort(),
+    );
+    const threaded = (await as('acme').inject({ method: 'GET', url: '/v1/runs?threadId=t1' })).json();
+    expect(threaded.runs).toHaveLength(5);
+    expect(threaded.nextCursor).toBeNull();
+    const globex = (await as('globex').inject({ method: 'GET', url: '/v1/runs' })).json();
+    expect(globex.runs).toHaveLength(1);
+
+    expect((await as('acme').inject({ method: 'GET', url: '/v1/runs?status=sleeping' })).statusCode).toBe(
+      400,
+    );
+    expect((await as('acme').inject({ method: 'GET', url: '/v1/runs?cursor=bogus' })).statusCode).toBe(400);
+    expect((await as('acme').inject({ method: 'GET', url: '/v1/runs?limit=1000' })).statusCode).toBe(400);
+  });
+
   it('never shows one tenant the run of another', async () => {
     const { runId } = (await post({ agent: 'research', input: { topic: 'redis' }, tenantId: 'acme' })).json();
     const other = await as('globex').inject({ method: 'GET', url: `/v1/runs/${runId}` });

@@ -12,6 +12,7 @@ import { registerCostRoutes } from './routes/cost.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerApprovalRoutes, registerRunControlRoutes } from './routes/run-control.ts';
 import { registerRunEventRoutes } from './routes/run-events.ts';
+import { registerRunListRoutes } from './routes/run-list.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 
 export type ApiOptions = {
@@ -58,6 +59,7 @@ export async function buildApi({
     threads: environment.threadQueue,
   });
   registerRunControlRoutes(app, { environment, queue, redis, keys });
+  registerRunListRoutes(app, { store: new RunStore(redis, keys) });
   registerRunEventRoutes(app, { store: new RunStore(redis, keys), events: new RunEventStream(redis, keys) });
   registerApprovalRoutes(app, { environment, queue });
   registerCostRoutes(app, { redis, keys, budgets: environment.budgets });

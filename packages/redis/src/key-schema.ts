@@ -32,6 +32,8 @@ export function createKeySchema(prefix: string) {
         approvals: `${base}:approvals`,
       };
     },
+    /** A tenant's runs by creation time (sorted set: run id, scored by `createdAt`), for listing them. */
+    runIndex: (tenantId: string) => `${prefix}:tenant:${tenantId}:runs`,
     /**
      * Every run event of every tenant, trimmed; read by the metrics process and the demo. The hash tag
      * puts the metrics process's aggregates in the stream's slot, so applying events and acknowledging

@@ -37,11 +37,61 @@ export class RunStore {
     this.#keys = keys;
   }
 
-  /** Creates the run unless it exists; either way returns the run as stored. */
+  /**
+   * Creates the run unless it exists; either way returns the run as stored, and makes sure the tenant's
+   * index lists it (a second command, in another cluster slot: a crash in between is repaired the next
+   * time the run is created or taken).
+   */
   async create(state: RunState): Promise<{ created: boolean; state: RunState }> {
     const keys = this.#keys.run(state.tenantId, state.runId);
     const [created, stored] = await this.#redis.plainloopCreateRun(keys.state, JSON.stringify(state));
-    return { created: created === 1, state: created === 1 ? state : RunState.parse(JSON.parse(stored)) };
+    const saved = created === 1 ? state : RunState.parse(JSON.parse(stored));
+    await this.#redis.zadd(this.#keys.runIndex(saved.tenantId), 'NX', saved.createdAt, saved.runId);
+    return { created: created === 1, state: saved };
+  }
+
+  /**
+   * A page of the tenant's runs, newest first, starting after `after` (the last run of the previous
+   * page). Reads at most `scan` index entries; runs whose keys expired are dropped from the index.
+   */
+  async page(
+    tenantId: string,
+    options: { after?: { createdAt: number; runId: string }; scan: number },
+  ): Promise<{ runs: RunState[]; exhausted: boolean }> {
+    const index = this.#keys.runIndex(tenantId);
+    const { after, scan } = options;
+    // Runs created in the same millisecond as `after` may sit on either side of it: fetch them too.
+    const entries = await this.#redis.zrevrangebyscore(
+      index,
+      after ? after.createdAt : '+inf',
+      '-inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      scan + 1,
+    );
+    const candidates: Array<{ runId: string; createdAt: number }> = [];
+    for (let position = 0; position < entries.length; position += 2) {
+      const runId = entries[position] as string;
+      const createdAt = Number(entries[position + 1]);
+      // Equal scores come in reverse lexical order: skip up to and including the cursor's run.
+      if (after && createdAt === after.createdAt && runId >= after.runId) continue;
+      candidates.push({ runId, createdAt });
+    }
+    const wanted = candidates.slice(0, scan);
+    const exhausted = entries.length <= scan * 2 && wanted.length === candidates.length;
+    const pipeline = this.#redis.pipeline();
+    for (const { runId } of wanted) pipeline.hget(this.#keys.run(tenantId, runId).state, 'state');
+    const replies = (await pipeline.exec()) ?? [];
+    const runs: RunState[] = [];
+    const gone: string[] = [];
+    wanted.forEach(({ runId }, position) => {
+      const stored = replies[position]?.[1] as string | null | undefined;
+      if (stored) runs.push(RunState.parse(JSON.parse(stored)));
+      else gone.push(runId);
+    });
+    if (gone.length > 0) await this.#redis.zrem(index, ...gone);
+    return { runs, exhausted };
   }
 
   async load(tenantId: string, runId: string): Promise<RunState | undefined> {
