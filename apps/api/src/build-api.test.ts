@@ -254,6 +254,7 @@ describe('the producer API', () => {
     for (const request of [
       { method: 'GET' as const, url: `/v1/runs/${runId}` },
       { method: 'GET' as const, url: `/v1/runs/${runId}/events` },
+      { method: 'GET' as const, url: `/v1/runs/${runId}/steps` },
       { method: 'POST' as const, url: `/v1/runs/${runId}/cancel` },
       { method: 'POST' as const, url: `/v1/runs/${runId}/approvals/call-1`, payload: { approved: true } },
     ]) {

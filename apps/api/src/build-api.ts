@@ -13,6 +13,7 @@ import { registerModelRoutes } from './routes/models.ts';
 import { registerApprovalRoutes, registerRunControlRoutes } from './routes/run-control.ts';
 import { registerRunEventRoutes } from './routes/run-events.ts';
 import { registerRunListRoutes } from './routes/run-list.ts';
+import { registerRunStepRoutes } from './routes/run-steps.ts';
 import { registerRunRoutes } from './routes/runs.ts';
 
 export type ApiOptions = {
@@ -60,6 +61,7 @@ export async function buildApi({
   });
   registerRunControlRoutes(app, { environment, queue, redis, keys });
   registerRunListRoutes(app, { store: new RunStore(redis, keys) });
+  registerRunStepRoutes(app, { store: new RunStore(redis, keys), events: new RunEventStream(redis, keys) });
   registerRunEventRoutes(app, { store: new RunStore(redis, keys), events: new RunEventStream(redis, keys) });
   registerApprovalRoutes(app, { environment, queue });
   registerCostRoutes(app, { redis, keys, budgets: environment.budgets });

@@ -76,7 +76,11 @@ describe('run events over Server-Sent Events', { timeout: 120_000 }, () => {
       redisUrl: redis.url,
       prefix: redis.prefix,
       agentsPath,
-      environment: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: model.baseUrl },
+      environment: {
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: model.baseUrl,
+        PLAINLOOP_PRICES_FILE: new URL('./test-fixtures/monitoring-prices.json', import.meta.url).pathname,
+      },
     });
     api = await buildApi({
       config: loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix }),
@@ -124,6 +128,31 @@ describe('run events over Server-Sent Events', { timeout: 120_000 }, () => {
     expect(new Set(received.map((event) => event.id)).size).toBe(received.length);
     expect(received.at(-1)?.type).toBe('run.finished');
     expect(received.map((event) => event.type)).toContain('run.resumed');
+
+    // The timeline: two steps, the first with its model call and its tool call, the cost the run's.
+    const steps = (await (
+      await fetch(`${baseUrl}/v1/runs/${runId}/steps`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as {
+      costUsd: number;
+      steps: Array<{
+        step: number;
+        tier: string;
+        modelCalls: Array<{ model: string; costUsd: number }>;
+        toolCalls: Array<{ tool: string; outcome: string }>;
+      }>;
+    };
+    expect(steps.steps.map((step) => step.step)).toEqual([0, 1]);
+    expect(steps.steps[0]).toMatchObject({
+      tier: 'plan',
+      modelCalls: [{ model: 'openai:steady' }],
+      toolCalls: [{ tool: 'lookup', outcome: 'success' }],
+    });
+    expect(steps.steps[1]?.toolCalls).toEqual([]);
+    const ledgered = steps.steps
+      .flatMap((step) => step.modelCalls)
+      .reduce((total, call) => total + call.costUsd, 0);
+    expect(ledgered).toBeGreaterThan(0);
+    expect(ledgered).toBeCloseTo(steps.costUsd, 12);
 
     // Another tenant's key finds no such run; no key is a 401.
     const anonymous = await fetch(eventsUrl);
