@@ -101,13 +101,14 @@ describe('controlling a fleet of worker processes', { timeout: 120_000 }, () => 
   it('takes a run from a worker whose event loop is blocked past its lock; the late writes are refused', async () => {
     const markers = join(fleet.directory, 'markers');
     model.respondWith(
-      chaosModel({ effectsDirectory: fleet.directory, markerDirectory: markers, blockMs: 6_000 }),
+      chaosModel({ effectsDirectory: fleet.directory, markerDirectory: markers, blockMs: 10_000 }),
     );
     const blocked = fleet.startWorker('worker-blocked');
     const runId = await submit({ agent: 'cruncher', input: { task: 'crunch' } });
     await waitFor('the blocking tool to start', async () =>
       (await state(runId))?.pending ? true : undefined,
     );
+    // The block outlasts the lock and a second worker process's start-up, even on a loaded machine.
     fleet.startWorker('worker-rescuer');
     const done = await settled(runId);
     expect(done).toMatchObject({ status: 'succeeded', output: 'crunched', attempt: 2 });

@@ -101,7 +101,8 @@ function exchangesOf(history: readonly Message[]): Message[][] {
 export function buildContext(parts: ContextParts, limits: ContextLimits): BuiltContext {
   let toolOutputsCut = 0;
   const fitted = (message: Message): Message => {
-    if (message.role !== 'tool') return message;
+    // The (cached) count says whether a cut is needed, so short outputs are not tokenized again.
+    if (message.role !== 'tool' || messageTokens(message) <= limits.toolOutputTokens) return message;
     const { text, cutTokens } = truncateToTokens(message.content, limits.toolOutputTokens);
     if (cutTokens === 0) return message;
     toolOutputsCut += 1;

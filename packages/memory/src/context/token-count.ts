@@ -13,11 +13,20 @@ export function tokensOf(text: string): number {
 /** What each message costs beyond its text (role and separators), as providers bill it, roughly. */
 const perMessageOverhead = 4;
 
+/**
+ * Counts by message object: a step rebuilds its context from the same transcript messages every time,
+ * so each is tokenized once, not once per step (that would grow with the run's history).
+ */
+const countedMessages = new WeakMap<Message, number>();
+
 export function messageTokens(message: Message): number {
+  const counted = countedMessages.get(message);
+  if (counted !== undefined) return counted;
   let tokens = perMessageOverhead + tokensOf(message.content);
   if (message.role === 'assistant') {
     for (const call of message.toolCalls) tokens += tokensOf(call.name) + tokensOf(call.argumentsJson) + 3;
   }
+  countedMessages.set(message, tokens);
   return tokens;
 }
 
