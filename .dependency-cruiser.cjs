@@ -18,6 +18,8 @@ const allowed = {
   memory: ['contracts', 'config', 'redis', 'telemetry', 'tools'],
   agent: ['contracts', 'config', 'redis', 'telemetry', 'llm', 'tools', 'memory'],
   testing: ['contracts', 'config', 'redis'],
+  webhooks: ['contracts', 'config', 'redis', 'telemetry'],
+  client: ['contracts'],
 };
 /** What a package's tests may import beyond its own layer (real adapters for an end-to-end check). */
 const allowedInTests = { memory: ['llm'] };

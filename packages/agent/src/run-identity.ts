@@ -1,5 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { emptyUsage, type RunRequest, type RunState } from '@plainloop/contracts';
+
+export { runIdFor } from '@plainloop/contracts';
 
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -10,19 +12,6 @@ function canonicalJson(value: unknown): string {
     return `{${entries.map(([key, child]) => `${JSON.stringify(key)}:${canonicalJson(child)}`).join(',')}}`;
   }
   return JSON.stringify(value);
-}
-
-/**
- * The run id. With an idempotency key it is derived from tenant and key, so a retried POST (or a
- * producer that enqueues twice) lands on the same run and the same BullMQ job id; without one it is
- * random.
- */
-export function runIdFor(request: Pick<RunRequest, 'tenantId' | 'idempotencyKey'>): string {
-  if (request.idempotencyKey === undefined) return `run_${randomUUID().replaceAll('-', '')}`;
-  const digest = createHash('sha256')
-    .update(`${request.tenantId}\u0000${request.idempotencyKey}`)
-    .digest('hex');
-  return `run_${digest.slice(0, 32)}`;
 }
 
 /** Identifies what was asked, to tell a retried request from a different one reusing the same key. */

@@ -66,6 +66,8 @@ const Environment = z.object({
   PLAINLOOP_API_BODY_LIMIT_BYTES: integer(1024 * 1024, 1024),
   PLAINLOOP_API_KEYS: optionalText,
   PLAINLOOP_API_KEYS_FILE: optionalText,
+  PLAINLOOP_API_RATE_LIMIT: integer(600, 0),
+  PLAINLOOP_API_RATE_WINDOW_MS: integer(60_000, 1_000),
   PLAINLOOP_API_INSECURE: z
     .enum(['true', 'false', ''])
     .default('false')
@@ -174,6 +176,8 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       keys: env.PLAINLOOP_API_KEYS,
       keysFile: env.PLAINLOOP_API_KEYS_FILE,
       insecure: env.PLAINLOOP_API_INSECURE,
+      /** Requests per tenant per window, shared by every API replica through Redis; 0 turns it off. */
+      rateLimit: { max: env.PLAINLOOP_API_RATE_LIMIT, windowMs: env.PLAINLOOP_API_RATE_WINDOW_MS },
     },
     models: {
       retry: {

@@ -4,6 +4,7 @@ export * from './language-model.ts';
 export * from './message.ts';
 export * from './plainloop-error.ts';
 export * from './run-event.ts';
+export * from './run-id.ts';
 export * from './run-job.ts';
 export * from './run-request.ts';
 export * from './run-state.ts';
