@@ -16,9 +16,9 @@ function canonicalJson(value: unknown): string {
 
 /** Identifies what was asked, to tell a retried request from a different one reusing the same key. */
 export function requestHashOf(request: RunRequest): string {
-  const { agent, input, threadId, limits, metadata } = request;
+  const { agent, input, threadId, limits, metadata, webhook } = request;
   return createHash('sha256')
-    .update(canonicalJson({ agent, input, threadId, limits, metadata }))
+    .update(canonicalJson({ agent, input, threadId, limits, metadata, webhook }))
     .digest('hex');
 }
 
@@ -31,6 +31,7 @@ export function newRunState(runId: string, request: RunRequest, now: number): Ru
     input: request.input,
     ...(request.metadata === undefined ? {} : { metadata: request.metadata }),
     ...(request.limits === undefined ? {} : { limits: request.limits }),
+    ...(request.webhook === undefined ? {} : { webhook: request.webhook }),
     requestHash: requestHashOf(request),
     version: 0,
     status: 'queued',

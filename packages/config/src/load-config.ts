@@ -110,6 +110,15 @@ const Environment = z.object({
   PLAINLOOP_ALERT_BUDGET_BURN_RATIO: decimal(0.8, 0.01, 1),
   PLAINLOOP_ALERT_EVALUATE_MS: integer(15_000, 100),
   TELEGRAM_BOT_TOKEN: optionalText,
+  PLAINLOOP_WEBHOOK_SECRET: optionalText,
+  PLAINLOOP_WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false', ''])
+    .default('false')
+    .transform((value) => value === 'true'),
+  PLAINLOOP_WEBHOOK_ATTEMPTS: integer(8, 1),
+  PLAINLOOP_WEBHOOK_TIMEOUT_MS: integer(10_000, 100),
+  PLAINLOOP_WEBHOOK_BACKOFF_MS: integer(2_000, 10),
+  PLAINLOOP_WEBHOOK_CONCURRENCY: integer(10, 1),
   TELEGRAM_CHAT_ID: optionalText.pipe(
     z
       .string()
@@ -211,6 +220,17 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       consumer: env.PLAINLOOP_METRICS_CONSUMER,
       tenantLabel: env.PLAINLOOP_METRICS_TENANT_LABEL,
       claimIdleMs: env.PLAINLOOP_METRICS_CLAIM_IDLE_MS,
+    },
+    webhooks: {
+      /** The signing secret (Standard Webhooks, `whsec_` + base64); runs with a webhook need it. */
+      secret: env.PLAINLOOP_WEBHOOK_SECRET,
+      /** Whether a webhook may target loopback, private, link-local or other internal addresses. */
+      allowPrivateTargets: env.PLAINLOOP_WEBHOOK_ALLOW_PRIVATE,
+      attempts: env.PLAINLOOP_WEBHOOK_ATTEMPTS,
+      timeoutMs: env.PLAINLOOP_WEBHOOK_TIMEOUT_MS,
+      /** The first retry's delay; each later one doubles it (BullMQ's exponential backoff). */
+      backoffMs: env.PLAINLOOP_WEBHOOK_BACKOFF_MS,
+      concurrency: env.PLAINLOOP_WEBHOOK_CONCURRENCY,
     },
     alerts: {
       windowSeconds: env.PLAINLOOP_ALERT_WINDOW_SECONDS,

@@ -12,6 +12,7 @@ export function secretsOf(config: PlainloopConfig, redisUrl?: string): string[] 
     config.providers.anthropic.apiKey,
     config.providers.google.apiKey,
     config.alerts.telegram.botToken,
+    config.webhooks.secret,
     ...apiKeysOf(config.api.keys),
     ...redisPasswordsOf(redisUrl ?? config.redis.url),
   ];

@@ -19,6 +19,17 @@ export const RunLimits = z.strictObject({
 });
 export type RunLimits = z.infer<typeof RunLimits>;
 
+/**
+ * Where a run's result goes when it ends. Only http(s); whether the target may be a private address is
+ * the deployment's call (the webhooks package checks it at submit and again, resolved, at delivery).
+ */
+export const RunWebhook = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/, error: 'a webhook url is an absolute http(s) URL' })
+    .max(2_048, 'a webhook url is at most 2048 characters'),
+});
+export type RunWebhook = z.infer<typeof RunWebhook>;
+
 /** How deep a run's input may nest: far beyond any real input, far below what recursion survives. */
 export const maxInputDepth = 64;
 
@@ -79,6 +90,8 @@ export const RunRequest = z.strictObject({
   idempotencyKey: z.string().min(1).max(256).optional(),
   limits: RunLimits.optional(),
   metadata: z.record(z.string().max(64), z.string().max(512)).optional(),
+  /** Where the run's result is POSTed when it ends (signed, retried, from its own queue). */
+  webhook: RunWebhook.optional(),
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 export type RunRequestInput = z.input<typeof RunRequest>;

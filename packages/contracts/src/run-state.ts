@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GenerateResult, ModelRef } from './language-model.ts';
-import { RunLimits } from './run-request.ts';
+import { RunLimits, RunWebhook } from './run-request.ts';
 import { RunStatus } from './run-status.ts';
 import { StructuredError } from './structured-error.ts';
 import { ToolResult } from './tool-call.ts';
@@ -87,6 +87,17 @@ export const RunState = z.object({
   metadata: z.record(z.string(), z.string()).optional(),
   /** The limits the producer asked for; the worker combines them with the agent's own. */
   limits: RunLimits.optional(),
+  /** Where the result is POSTed when the run ends. */
+  webhook: RunWebhook.optional(),
+  /**
+   * Set on a fork: the run it replays and how many of its completed steps were copied (their model
+   * answers and tool results, with what they cost then). The fork's own usage and cost start at zero.
+   */
+  forkedFrom: z
+    .object({ runId: z.string(), step: z.int().min(0), usage: Usage, costUsd: z.number().min(0) })
+    .optional(),
+  /** Model chains that replace the agent's for this run (a fork trying another model), by tier. */
+  models: z.object({ plan: z.array(ModelRef).optional(), execute: z.array(ModelRef).optional() }).optional(),
   /** Hash of the request, to tell a retried POST from a different request reusing an idempotency key. */
   requestHash: z.string(),
   version: z.int().min(0),
