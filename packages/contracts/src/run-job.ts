@@ -10,3 +10,22 @@ export const RunJobData = z.object({
   request: RunRequest,
 });
 export type RunJobData = z.infer<typeof RunJobData>;
+
+/**
+ * How every run job is enqueued, whoever enqueues it (the API, the TypeScript client, BullMQ in another
+ * language): queue `plainloop-runs` under the prefix `{<PLAINLOOP_REDIS_PREFIX>}`, job name `run`, job
+ * id = run id (enqueueing the same run twice is a no-op), and these options. Attempts cover unexpected
+ * worker errors (Redis blips, bugs): the step machine resumes from the last checkpoint, so a retry
+ * repeats nothing that was saved. Model and tool failures never reach BullMQ; they end the run with a
+ * named status. (Plain data, so this package stays free of BullMQ.)
+ */
+export const runJob = {
+  queueName: 'plainloop-runs',
+  jobName: 'run',
+  options: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: { age: 3_600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3_600 },
+  },
+} as const;

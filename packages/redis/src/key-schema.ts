@@ -1,3 +1,5 @@
+import { runJob } from '@plainloop/contracts';
+
 /**
  * Every Redis key plainloop writes, in one place. Keys of one run share the run id as a hash tag, so
  * the checkpoint script can touch them atomically on Redis Cluster; keys that hold tenant data carry
@@ -97,6 +99,6 @@ export function createKeySchema(prefix: string) {
 }
 
 export const queueNames = {
-  runs: 'plainloop-runs',
+  runs: runJob.queueName,
   webhooks: 'plainloop-webhooks',
 } as const;
