@@ -71,3 +71,31 @@ export function bindModels(
   const contextTokens = Math.min(...windows, agent.memory.contextTokens ?? Number.POSITIVE_INFINITY);
   return { bound: { agent, models, contextTokens }, notes };
 }
+
+/**
+ * The agent with a run's own chains in place of its own (a fork trying another model), resolved the
+ * same way; a chain with no usable model in this worker is refused with the reason, for the run to end
+ * `failed` rather than run on models nobody asked for.
+ */
+export function bindRunModels(
+  bound: BoundAgent,
+  chains: { plan?: readonly string[]; execute?: readonly string[] },
+  catalog: ModelCatalog | undefined,
+  prices: PriceCatalog,
+): { ok: true; bound: BoundAgent } | { ok: false; message: string } {
+  if (catalog === undefined)
+    return { ok: false, message: 'this worker has no model catalog to resolve the run’s models by name' };
+  const agent: Agent = {
+    ...bound.agent,
+    models: {
+      plan: chains.plan ?? bound.agent.models.plan,
+      execute: chains.execute ?? bound.agent.models.execute,
+    },
+  };
+  try {
+    return { ok: true, bound: bindModels(agent, catalog, prices).bound };
+  } catch (error) {
+    if (error instanceof AgentDefinitionError) return { ok: false, message: error.message };
+    throw error;
+  }
+}

@@ -13,4 +13,5 @@ export * from './load-agents.ts';
 export * from './run-environment.ts';
 export * from './run-identity.ts';
 export * from './run-session.ts';
+export * from './fork-run.ts';
 export * from './submit-run.ts';

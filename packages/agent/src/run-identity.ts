@@ -50,3 +50,16 @@ export function newRunState(runId: string, request: RunRequest, now: number): Ru
     updatedAt: now,
   };
 }
+
+/** Identifies a fork request, so a retried fork lands on its run and a different one is a conflict. */
+export function forkHashOf(fork: {
+  sourceRunId: string;
+  fromStep: number;
+  models?: RunState['models'];
+  limits?: RunState['limits'];
+  webhook?: RunState['webhook'];
+}): string {
+  return createHash('sha256')
+    .update(canonicalJson({ fork: fork.sourceRunId, ...fork, sourceRunId: undefined }))
+    .digest('hex');
+}

@@ -1,9 +1,9 @@
-import type { RunJobData, RunRequest, RunState } from '@plainloop/contracts';
+import type { Message, RunJobData, RunRequest, RunState } from '@plainloop/contracts';
 import type { ThreadQueue } from '@plainloop/memory';
 import { type RunStore, runJobOptions } from '@plainloop/redis';
 import type { Logger, RunEventStream } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
-import { newRunState, requestHashOf, runIdFor } from './run-identity.ts';
+import { newRunState, runIdFor } from './run-identity.ts';
 
 export type SubmitResult =
   | { kind: 'created'; state: RunState }
@@ -12,26 +12,41 @@ export type SubmitResult =
   /** The idempotency key is taken by a different request. */
   | { kind: 'conflict'; state: RunState };
 
+export type SubmitDependencies = {
+  store: RunStore;
+  queue: Queue;
+  events: Pick<RunEventStream, 'publish'>;
+  logger: Logger;
+  /** Runs of a thread take their turns in the order they were submitted; without it, in the order taken. */
+  threads?: Pick<ThreadQueue, 'enter'>;
+};
+
 /**
  * Creates a run and enqueues its job. Idempotent: the run id comes from the idempotency key, the job
  * id is the run id, and a queued run is enqueued again (a no-op if its job exists), which repairs a
  * producer that crashed between the two writes.
  */
 export async function submitRun(
-  dependencies: {
-    store: RunStore;
-    queue: Queue;
-    events: Pick<RunEventStream, 'publish'>;
-    logger: Logger;
-    /** Runs of a thread take their turns in the order they were submitted; without it, in the order taken. */
-    threads?: Pick<ThreadQueue, 'enter'>;
-  },
+  dependencies: SubmitDependencies,
   request: RunRequest,
   now: number,
 ): Promise<SubmitResult> {
-  const runId = runIdFor(request);
-  const { created, state } = await dependencies.store.create(newRunState(runId, request, now));
-  if (!created && state.requestHash !== requestHashOf(request)) return { kind: 'conflict', state };
+  return submitPreparedRun(dependencies, newRunState(runIdFor(request), request, now), request, []);
+}
+
+/**
+ * Creates `initial` unless its run exists, with the turns it starts from, and enqueues it: the one path
+ * for new runs and forks. A run that exists under the same id with another request hash is a conflict.
+ */
+export async function submitPreparedRun(
+  dependencies: SubmitDependencies,
+  initial: RunState,
+  request: RunRequest,
+  turns: readonly Message[],
+): Promise<SubmitResult> {
+  const { runId } = initial;
+  const { created, state } = await dependencies.store.create(initial, turns);
+  if (!created && state.requestHash !== initial.requestHash) return { kind: 'conflict', state };
   if (created || state.status === 'queued') {
     const data: RunJobData = { runId, request };
     const job = await dependencies.queue.add('run', data, { ...runJobOptions, jobId: runId });
@@ -48,7 +63,13 @@ export async function submitRun(
   if (!created) return { kind: 'existing', state };
   // The run is saved and queued: a lost event must not turn that into an error for the producer.
   await dependencies.events
-    .publish({ type: 'run.queued', runId, tenantId: state.tenantId, agent: state.agent, at: now })
+    .publish({
+      type: 'run.queued',
+      runId,
+      tenantId: state.tenantId,
+      agent: state.agent,
+      at: initial.createdAt,
+    })
     .catch((error: unknown) =>
       dependencies.logger.warn({ err: error, runId }, 'could not publish run.queued'),
     );

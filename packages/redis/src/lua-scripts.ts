@@ -7,7 +7,7 @@ function script(name: string): string {
 
 /** The scripts with their key counts, defined on a client once (ioredis caches them with EVALSHA). */
 const scripts = {
-  plainloopCreateRun: { numberOfKeys: 1, lua: script('create-run') },
+  plainloopCreateRun: { numberOfKeys: 2, lua: script('create-run') },
   plainloopCheckpointRun: { numberOfKeys: 6, lua: script('checkpoint-run') },
   plainloopBreakerAcquire: { numberOfKeys: 1, lua: script('breaker-acquire') },
   plainloopBreakerRecord: { numberOfKeys: 1, lua: script('breaker-record') },
@@ -25,7 +25,12 @@ const scripts = {
 } as const;
 
 export type ScriptedRedis = Redis & {
-  plainloopCreateRun(stateKey: string, stateJson: string): Promise<[number, string]>;
+  plainloopCreateRun(
+    stateKey: string,
+    turnsKey: string,
+    stateJson: string,
+    ...turns: string[]
+  ): Promise<[number, string]>;
   plainloopCheckpointRun(
     stateKey: string,
     turnsKey: string,

@@ -40,11 +40,20 @@ export class RunStore {
   /**
    * Creates the run unless it exists; either way returns the run as stored, and makes sure the tenant's
    * index lists it (a second command, in another cluster slot: a crash in between is repaired the next
-   * time the run is created or taken).
+   * time the run is created or taken). `turns` start its transcript (a fork's replayed steps), written
+   * in the same atomic step only when the run is created.
    */
-  async create(state: RunState): Promise<{ created: boolean; state: RunState }> {
+  async create(
+    state: RunState,
+    turns: readonly Message[] = [],
+  ): Promise<{ created: boolean; state: RunState }> {
     const keys = this.#keys.run(state.tenantId, state.runId);
-    const [created, stored] = await this.#redis.plainloopCreateRun(keys.state, JSON.stringify(state));
+    const [created, stored] = await this.#redis.plainloopCreateRun(
+      keys.state,
+      keys.turns,
+      JSON.stringify(state),
+      ...turns.map((message) => JSON.stringify(message)),
+    );
     const saved = created === 1 ? state : RunState.parse(JSON.parse(stored));
     await this.#redis.zadd(this.#keys.runIndex(saved.tenantId), 'NX', saved.createdAt, saved.runId);
     return { created: created === 1, state: saved };

@@ -1,8 +1,10 @@
 --[[
-  Creates a run if no run has its key yet.
+  Creates a run if no run has its key yet, with the turns it starts from (a fork's replayed steps).
 
   KEYS[1] the run's state hash
+  KEYS[2] the run's turns list
   ARGV[1] the initial state, JSON, with version 0
+  ARGV[2..] messages the run starts with, JSON each (none for a new run)
 
   Returns {1, state} when it created the run, {0, existing state} when the run already existed.
 ]]
@@ -11,4 +13,7 @@ if existing then
   return {0, existing}
 end
 redis.call('HSET', KEYS[1], 'version', 0, 'state', ARGV[1])
+if #ARGV > 1 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 2))
+end
 return {1, ARGV[1]}
