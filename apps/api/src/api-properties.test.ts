@@ -491,12 +491,53 @@ const approve: Endpoint<ControlParameters> = {
   },
 };
 
+/** Fork bodies: the right shape with wrong values, wrong shapes, anything. */
+const forkBody: fc.Arbitrary<Body> = fc.oneof(
+  fc
+    .record(
+      {
+        fromStep: fc.oneof(fc.integer({ min: -5, max: 2_000 }), jsonValue),
+        models: fc.oneof(
+          fc.record(
+            {
+              plan: fc.array(fc.oneof(fc.constantFrom('openai:gpt-4.1', 'x', ''), fc.string()), {
+                maxLength: 10,
+              }),
+              execute: jsonValue,
+            },
+            { requiredKeys: [] },
+          ),
+          jsonValue,
+        ),
+        idempotencyKey: fc.oneof(fc.string({ maxLength: 300 }), jsonValue),
+        limits: jsonValue,
+        webhook: fc.oneof(fc.record({ url: fc.oneof(fc.webUrl(), fc.string()) }), jsonValue),
+      },
+      { requiredKeys: [] },
+    )
+    .map((value) => ({ payload: JSON.stringify(value), contentType: jsonContentType })),
+  controlBody.map((body) => body ?? { payload: '', contentType: undefined }),
+);
+
+/** Only unknown runs: a fork of a known run would queue a run the queue property does not expect. */
+const forkRun: Endpoint<ControlParameters> = {
+  method: 'POST',
+  route: '/v1/runs/:runId/fork',
+  parameters: fc.record({ runId: unknownRunId, callId: fc.constant(''), tenantId: tenantQuery }),
+  url: ({ runId, tenantId }) => `/v1/runs/${encodeURIComponent(runId)}/fork${queryOf(tenantId)}`,
+  body: forkBody,
+  checkResponse: (_parameters, _body, response) => {
+    expect(response.statusCode, 'no unknown run can be forked').toBeGreaterThanOrEqual(400);
+  },
+};
+
 const endpoints = [
   tableEntry(submitRun),
   tableEntry(readRun),
   tableEntry(cancelRun),
   tableEntry(decideApproval),
   tableEntry(approve),
+  tableEntry(forkRun),
 ];
 
 // The checks every endpoint shares ---------------------------------------------------------------------------

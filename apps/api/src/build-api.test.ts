@@ -1,5 +1,14 @@
-import { bindModels, defineAgent, manifestOf } from '@plainloop/agent';
+import {
+  bindModels,
+  defineAgent,
+  defineTool,
+  executeRun,
+  manifestOf,
+  runEnvironmentFromConfig,
+  runIdFor,
+} from '@plainloop/agent';
 import { loadConfig } from '@plainloop/config';
+import { RunRequest } from '@plainloop/contracts';
 import { CircuitBreaker, createModelCatalog, scriptedModel } from '@plainloop/llm';
 import { createRedisClient, createRunQueue } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
@@ -257,6 +266,8 @@ describe('the producer API', () => {
       { method: 'GET' as const, url: `/v1/runs/${runId}/steps` },
       { method: 'POST' as const, url: `/v1/runs/${runId}/cancel` },
       { method: 'POST' as const, url: `/v1/runs/${runId}/approvals/call-1`, payload: { approved: true } },
+      { method: 'POST' as const, url: `/v1/runs/${runId}/approve`, payload: { callId: 'c', approved: true } },
+      { method: 'POST' as const, url: `/v1/runs/${runId}/fork`, payload: { fromStep: 0 } },
     ]) {
       const response = await as('globex').inject(request);
       expect(response.statusCode, request.url).toBe(404);
@@ -312,6 +323,180 @@ describe('the producer API', () => {
     );
     expect((await as('acme').inject({ method: 'GET', url: '/v1/runs?cursor=bogus' })).statusCode).toBe(400);
     expect((await as('acme').inject({ method: 'GET', url: '/v1/runs?limit=1000' })).statusCode).toBe(400);
+  });
+
+  it('takes the idempotency key from the Idempotency-Key header too, and refuses two different keys', async () => {
+    const body = { agent: 'research', input: { topic: 'redis' } };
+    const first = await post(body, { 'idempotency-key': 'order-7' });
+    const second = await post(body, { 'idempotency-key': 'order-7' });
+    expect(first.statusCode).toBe(202);
+    expect(second.statusCode).toBe(200);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    expect(second.json().runId).toBe(first.json().runId);
+    expect(first.json().runId).toBe(runIdFor({ tenantId: 'default', idempotencyKey: 'order-7' }));
+    // The same key in the body is the same run; a different one beside the header is a mistake.
+    expect((await post({ ...body, idempotencyKey: 'order-7' })).json().runId).toBe(first.json().runId);
+    const both = await post({ ...body, idempotencyKey: 'order-8' }, { 'idempotency-key': 'order-7' });
+    expect(both.statusCode).toBe(400);
+    expect(both.json().detail).toContain('Idempotency-Key');
+  });
+
+  it('forks a run: a queued run of the key’s tenant, with its models and a key of its own', async () => {
+    const { runId } = (await post({ agent: 'research', input: { topic: 'redis' } })).json();
+    const fork = (payload: object, headers: Record<string, string> = {}) =>
+      as('default').inject({ method: 'POST', url: `/v1/runs/${runId}/fork`, payload, headers });
+    const created = await fork(
+      { fromStep: 0, models: { execute: ['openai:gpt-4.1-mini'] } },
+      { 'idempotency-key': 'fork-1' },
+    );
+    expect(created.statusCode).toBe(202);
+    const forked = created.json();
+    expect(forked).toEqual({ runId: expect.any(String), status: 'queued', forkedFrom: { runId, step: 0 } });
+    expect(created.headers.location).toBe(`/v1/runs/${forked.runId}`);
+    const again = await fork({
+      fromStep: 0,
+      models: { execute: ['openai:gpt-4.1-mini'] },
+      idempotencyKey: 'fork-1',
+    });
+    expect(again.statusCode).toBe(200);
+    expect(again.json().runId).toBe(forked.runId);
+    expect((await fork({ fromStep: 0 }, { 'idempotency-key': 'fork-1' })).statusCode).toBe(409);
+
+    const read = (await as('default').inject({ method: 'GET', url: `/v1/runs/${forked.runId}` })).json();
+    expect(read).toMatchObject({
+      status: 'queued',
+      forkedFrom: { runId, step: 0, costUsd: 0 },
+      models: { execute: ['openai:gpt-4.1-mini'] },
+    });
+    const queue = createRunQueue(redis.connect('worker'), redis.keys);
+    expect((await queue.getJob(forked.runId))?.data).toMatchObject({
+      runId: forked.runId,
+      request: { agent: 'research' },
+    });
+    await queue.close();
+
+    const beyond = await fork({ fromStep: 3 });
+    expect(beyond.statusCode).toBe(422);
+    expect(beyond.json()).toMatchObject({
+      title: 'invalid_fork',
+      detail: expect.stringContaining('0 completed steps'),
+    });
+    for (const payload of [
+      {},
+      { fromStep: -1 },
+      { fromStep: 0, models: { plan: ['gpt 4'] } },
+      { fromStep: 0, extra: 1 },
+    ]) {
+      const bad = await fork(payload);
+      expect(bad.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(bad.json().title).toBe('invalid_request');
+    }
+    expect(
+      (
+        await as('default').inject({
+          method: 'POST',
+          url: '/v1/runs/run_0000000000000000/fork',
+          payload: { fromStep: 0 },
+        })
+      ).statusCode,
+    ).toBe(404);
+  });
+
+  it('shows a fork’s replayed steps in its timeline, as the source recorded them', async () => {
+    const lookup = defineTool({
+      name: 'lookup',
+      description: 'Look a thing up',
+      input: z.object({ topic: z.string() }),
+      run: ({ topic }) => `${topic}: found`,
+    });
+    const twoSteps = scriptedModel({
+      name: 'two-steps',
+      script: ({ turn }) =>
+        turn === 0 ? { toolCalls: [{ name: 'lookup', arguments: { topic: 'redis' } }] } : { text: 'done' },
+    });
+    const agent = defineAgent({
+      name: 'lookups',
+      instructions: 'Look it up.',
+      input: z.object({ topic: z.string() }),
+      tools: [lookup],
+      models: { plan: [twoSteps], execute: [twoSteps] },
+    });
+    const { bound } = bindModels(agent, createModelCatalog({ openai: {} }));
+    await redis.client.hset(redis.keys.agents, 'lookups', JSON.stringify(manifestOf(bound, Date.now())));
+    const { runId } = (await post({ agent: 'lookups', input: { topic: 'redis' } })).json();
+    const environment = runEnvironmentFromConfig(loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix }), {
+      redis: redis.connect('worker'),
+      keys: redis.keys,
+      logger,
+    });
+    const request = RunRequest.parse({ agent: 'lookups', input: { topic: 'redis' } });
+    const outcome = await executeRun({
+      environment,
+      agents: new Map([['lookups', bound]]),
+      job: { runId, request },
+      signal: new AbortController().signal,
+      shouldRelease: () => false,
+      lastAttempt: true,
+    });
+    expect(outcome).toMatchObject({ kind: 'finished', state: { status: 'succeeded', step: 2 } });
+
+    const forked = await as('default').inject({
+      method: 'POST',
+      url: `/v1/runs/${runId}/fork`,
+      payload: { fromStep: 1 },
+    });
+    expect(forked.statusCode).toBe(202);
+    const timeline = (
+      await as('default').inject({ method: 'GET', url: `/v1/runs/${forked.json().runId}/steps` })
+    ).json();
+    expect(timeline).toMatchObject({
+      status: 'queued',
+      costUsd: 0,
+      steps: [
+        {
+          step: 0,
+          replayed: true,
+          modelCalls: [{ model: 'scripted:two-steps' }],
+          toolCalls: [{ tool: 'lookup', outcome: 'success' }],
+        },
+      ],
+    });
+    expect(timeline.steps).toHaveLength(1);
+    const source = (await as('default').inject({ method: 'GET', url: `/v1/runs/${runId}/steps` })).json();
+    expect(source.steps.map((step: { replayed?: boolean }) => step.replayed)).toEqual([undefined, undefined]);
+  });
+
+  it('limits each tenant’s requests in a window, counted in Redis for every API replica', async () => {
+    const config = loadConfig({
+      PLAINLOOP_REDIS_PREFIX: redis.prefix,
+      PLAINLOOP_API_RATE_LIMIT: '3',
+      PLAINLOOP_API_RATE_WINDOW_MS: '60000',
+    });
+    const replicas = [
+      await buildApi({ config, redis: redis.client, logger, authentication }),
+      await buildApi({ config, redis: redis.client, logger, authentication }),
+    ];
+    try {
+      const statuses: number[] = [];
+      for (const replica of [0, 1, 0, 1]) {
+        const response = await as('acme', replicas[replica]).inject({ method: 'GET', url: '/v1/agents' });
+        statuses.push(response.statusCode);
+        if (response.statusCode === 200) expect(response.headers['x-ratelimit-limit']).toBe('3');
+        if (response.statusCode === 429) {
+          expect(response.headers['retry-after']).toMatch(/^\d+$/);
+          expect(response.headers['content-type']).toContain('application/problem+json');
+          expect(response.json()).toMatchObject({ title: 'rate_limited', status: 429 });
+        }
+      }
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      // Another tenant has its own count, and health checks are never limited.
+      expect((await as('globex', replicas[1]).inject({ method: 'GET', url: '/v1/agents' })).statusCode).toBe(
+        200,
+      );
+      expect((await replicas[0]?.inject({ method: 'GET', url: '/healthz' }))?.statusCode).toBe(200);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.close()));
+    }
   });
 
   it('never shows one tenant the run of another', async () => {

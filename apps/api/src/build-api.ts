@@ -4,14 +4,19 @@ import { AdmissionControl, CircuitBreaker } from '@plainloop/llm';
 import { createKeySchema, createRunQueue, type Redis, RunStore } from '@plainloop/redis';
 import { type Logger, RunEventStream } from '@plainloop/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { AgentCatalog } from './agent-catalog.ts';
 import { type Authentication, registerAuthentication } from './auth/authenticate.ts';
-import { registerProblemHandlers, sendProblem } from './problem.ts';
+import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
+import { problems, registerProblemHandlers, sendProblem } from './problem.ts';
+import { registerRateLimit } from './rate-limit.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
 import { registerCostRoutes } from './routes/cost.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerApprovalRoutes, registerRunControlRoutes } from './routes/run-control.ts';
 import { registerRunEventRoutes } from './routes/run-events.ts';
+import { registerRunForkRoutes } from './routes/run-fork.ts';
 import { registerRunListRoutes } from './routes/run-list.ts';
 import { registerRunStepRoutes } from './routes/run-steps.ts';
 import { registerRunRoutes } from './routes/runs.ts';
@@ -25,7 +30,13 @@ export type ApiOptions = {
   logger: Logger;
 };
 
-/** The HTTP producer API. Closing it closes its queue; the Redis connection belongs to the caller. */
+const Health = z.object({ status: z.string() });
+
+/**
+ * The HTTP producer API. Every body, query, path and reply is a zod schema: requests are validated by
+ * them, replies checked against them, and the OpenAPI document generated from them. Closing the API
+ * closes its queue; the Redis connection belongs to the caller.
+ */
 export async function buildApi({
   config,
   redis,
@@ -41,40 +52,59 @@ export async function buildApi({
     // Errors Fastify raises before routing (a URL with broken percent-encoding) skip the error handler.
     frameworkErrors: (error, _request, reply) => sendProblem(reply, 400, 'bad_request', error.message),
   });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   registerProblemHandlers(app);
+  await registerOpenApi(app);
   registerAuthentication(app, authentication);
+  await registerRateLimit(app, config.api.rateLimit, redis, keys);
+
+  const store = new RunStore(redis, keys);
+  const events = new RunEventStream(redis, keys);
   const agents = new AgentCatalog(redis, keys);
+  const environment = runEnvironmentFromConfig(config, { redis, keys, logger });
+  const submit = { store, queue, events, logger, threads: environment.threadQueue };
+  registerRunRoutes(app, { ...submit, agents });
+  registerRunListRoutes(app, { store });
+  registerRunStepRoutes(app, { store, events });
+  registerRunEventRoutes(app, { store, events });
+  registerRunControlRoutes(app, { environment, queue, redis, keys });
+  registerApprovalRoutes(app, { environment, queue });
+  registerRunForkRoutes(app, submit);
   registerAgentRoutes(app, agents);
   registerModelRoutes(
     app,
     new CircuitBreaker(redis, keys, config.models.breaker),
     new AdmissionControl(redis, keys, config.models.limits),
   );
-  const environment = runEnvironmentFromConfig(config, { redis, keys, logger });
-  registerRunRoutes(app, {
-    store: new RunStore(redis, keys),
-    queue,
-    events: new RunEventStream(redis, keys),
-    agents,
-    logger,
-    threads: environment.threadQueue,
-  });
-  registerRunControlRoutes(app, { environment, queue, redis, keys });
-  registerRunListRoutes(app, { store: new RunStore(redis, keys) });
-  registerRunStepRoutes(app, { store: new RunStore(redis, keys), events: new RunEventStream(redis, keys) });
-  registerRunEventRoutes(app, { store: new RunStore(redis, keys), events: new RunEventStream(redis, keys) });
-  registerApprovalRoutes(app, { environment, queue });
   registerCostRoutes(app, { redis, keys, budgets: environment.budgets });
   // Liveness says the process serves; readiness that it can reach Redis (no traffic until it can).
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await redis.ping();
-      return { status: 'ready' };
-    } catch {
-      return sendProblem(reply, 503, 'unavailable', 'Redis is unreachable');
-    }
-  });
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  routes.get(
+    '/healthz',
+    { schema: { summary: 'Liveness', tags: ['health'], security: [], response: { 200: Health } } },
+    async () => ({ status: 'ok' }),
+  );
+  routes.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: Redis is reachable',
+        tags: ['health'],
+        security: [],
+        response: { 200: Health, 503: problems()[503] },
+      },
+    },
+    async (_request, reply) => {
+      try {
+        await redis.ping();
+        return { status: 'ready' };
+      } catch {
+        return sendProblem(reply, 503, 'unavailable', 'Redis is unreachable');
+      }
+    },
+  );
+  registerOpenApiRoute(app);
   app.addHook('onClose', async () => {
     await queue.close();
   });

@@ -2,11 +2,21 @@ import type { TenantBudget } from '@plainloop/agent';
 import type { KeySchema, Redis } from '@plainloop/redis';
 import { readTenantCost, utcDayOf } from '@plainloop/telemetry';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { sendProblem } from '../problem.ts';
-import { issuesOf } from './run-parameters.ts';
+import { problems } from '../problem.ts';
 
-const CostQuery = z.object({ day: z.iso.date().optional() });
+const CostQuery = z.object({ day: z.iso.date().optional().describe('A UTC day; today by default') });
+
+const TenantCost = z.object({
+  tenantId: z.string(),
+  day: z.string(),
+  costUsd: z.number().describe('What the tenant’s model calls cost that day, counted from the run events'),
+  budget: z
+    .object({ dailyUsd: z.number(), spentUsd: z.number() })
+    .nullable()
+    .describe('The tenant’s daily budget and its own ledger (the number that stops runs), if it has one'),
+});
 
 export type CostRoutesDependencies = { redis: Redis; keys: KeySchema; budgets: TenantBudget };
 
@@ -16,12 +26,15 @@ export type CostRoutesDependencies = { redis: Redis; keys: KeySchema; budgets: T
  * number that stops runs). A run's own cost is on `GET /v1/runs/:id`, updated at every model call.
  */
 export function registerCostRoutes(app: FastifyInstance, { redis, keys, budgets }: CostRoutesDependencies) {
-  app.get('/v1/cost', async (request, reply) => {
-    const query = CostQuery.safeParse(request.query);
-    if (!query.success)
-      return sendProblem(reply, 400, 'invalid_query', 'the query is not valid', issuesOf(query.error));
+  const schema = {
+    summary: 'The tenant’s cost of a day',
+    tags: ['cost'],
+    querystring: CostQuery,
+    response: { 200: TenantCost, ...problems(400) },
+  };
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/cost', { schema }, async (request) => {
     const { tenantId } = request;
-    const day = query.data.day ?? utcDayOf(Date.now());
+    const day = request.query.day ?? utcDayOf(Date.now());
     const limit = budgets.limitOf(tenantId);
     return {
       tenantId,

@@ -1,5 +1,22 @@
 import type { AdmissionControl, CircuitBreaker } from '@plainloop/llm';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { problems } from '../problem.ts';
+
+const ModelsView = z.object({
+  models: z.array(
+    z.object({
+      model: z.string(),
+      breaker: z.object({
+        state: z.enum(['closed', 'open', 'half_open']),
+        consecutiveFailures: z.int(),
+        openedAt: z.iso.datetime().optional(),
+      }),
+      cooldownMs: z.number().describe('How long the fleet holds off this model at a provider’s request'),
+    }),
+  ),
+});
 
 /**
  * The fleet's view of each model it has called: its circuit breaker (closed, open, half-open) and any
@@ -10,7 +27,12 @@ export function registerModelRoutes(
   breaker: CircuitBreaker,
   admission: AdmissionControl,
 ) {
-  app.get('/v1/models', async () => {
+  const schema = {
+    summary: 'Models the fleet has called: breakers and cooldowns',
+    tags: ['fleet'],
+    response: { 200: ModelsView, ...problems() },
+  };
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/models', { schema }, async () => {
     const breakers = await breaker.read();
     const cooldowns = await admission.cooldowns(breakers.map(({ model }) => model));
     return {

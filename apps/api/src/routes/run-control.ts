@@ -1,52 +1,62 @@
 import { type CancelDependencies, cancelRun, decideApproval } from '@plainloop/agent';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { sendProblem } from '../problem.ts';
-import { issuesOf, RunParams } from './run-parameters.ts';
+import { problems, sendProblem } from '../problem.ts';
+import { RunParams } from './run-parameters.ts';
 
-const CancelBody = z.strictObject({ reason: z.string().min(1).max(500).optional() }).optional();
+const CancelBody = z
+  .strictObject({ reason: z.string().min(1).max(500).optional() })
+  .nullish()
+  .describe('Optional; the reason is kept with the run');
+
+const CancelReply = z.object({
+  runId: z.string(),
+  status: z.string(),
+  cancel: z.literal('requested').optional().describe('A worker holds the run and ends it within moments'),
+});
 
 /** Acting on a run from outside: cancel it (approvals join here). */
 export function registerRunControlRoutes(app: FastifyInstance, dependencies: CancelDependencies) {
-  app.post('/v1/runs/:runId/cancel', async (request, reply) => {
-    const params = RunParams.safeParse(request.params);
-    if (!params.success)
-      return sendProblem(reply, 400, 'invalid_request', 'that is not a run id', issuesOf(params.error));
-    const body = CancelBody.safeParse(request.body ?? undefined);
-    if (!body.success)
-      return sendProblem(
-        reply,
-        400,
-        'invalid_request',
-        'the body is not a cancel request',
-        issuesOf(body.error),
+  app.withTypeProvider<ZodTypeProvider>().post(
+    '/v1/runs/:runId/cancel',
+    {
+      schema: {
+        summary: 'Cancel a run',
+        description:
+          'A queued or waiting run ends `cancelled` at once (200); a run a worker holds is told to stop (202: poll the run for its status). Cancelling a cancelled run is a no-op; any other ended run is a 409.',
+        tags: ['runs'],
+        params: RunParams,
+        body: CancelBody,
+        response: { 200: CancelReply, 202: CancelReply, ...problems(400, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { runId } = request.params;
+      const outcome = await cancelRun(
+        dependencies,
+        request.tenantId,
+        runId,
+        request.body?.reason ?? 'cancelled on request',
       );
-    const { runId } = params.data;
-    const { tenantId } = request;
-    const outcome = await cancelRun(
-      dependencies,
-      tenantId,
-      runId,
-      body.data?.reason ?? 'cancelled on request',
-    );
-    switch (outcome.kind) {
-      case 'not_found':
-        return sendProblem(reply, 404, 'run_not_found', `no run ${runId}`);
-      case 'already_finished':
-        if (outcome.state.status === 'cancelled') return reply.send({ runId, status: 'cancelled' });
-        return sendProblem(
-          reply,
-          409,
-          'run_finished',
-          `run ${runId} already ended with status ${outcome.state.status}`,
-        );
-      case 'cancelled':
-        return reply.send({ runId, status: 'cancelled' });
-      case 'requested':
-        // A worker holds the run; it ends it within moments. Poll GET /v1/runs/:id for the status.
-        return reply.code(202).send({ runId, status: outcome.state.status, cancel: 'requested' });
-    }
-  });
+      switch (outcome.kind) {
+        case 'not_found':
+          return sendProblem(reply, 404, 'run_not_found', `no run ${runId}`);
+        case 'already_finished':
+          if (outcome.state.status === 'cancelled') return reply.send({ runId, status: 'cancelled' });
+          return sendProblem(
+            reply,
+            409,
+            'run_finished',
+            `run ${runId} already ended with status ${outcome.state.status}`,
+          );
+        case 'cancelled':
+          return reply.send({ runId, status: 'cancelled' });
+        case 'requested':
+          return reply.code(202).send({ runId, status: outcome.state.status, cancel: 'requested' });
+      }
+    },
+  );
 }
 
 const ApprovalParams = RunParams.extend({ callId: z.string().min(1).max(256) });
@@ -54,8 +64,12 @@ const ApprovalBody = z.strictObject({
   approved: z.boolean(),
   comment: z.string().min(1).max(2_000).optional(),
 });
-
 const ApproveBody = ApprovalBody.extend({ callId: z.string().min(1).max(256) });
+const DecisionReply = z.object({
+  runId: z.string(),
+  callId: z.string(),
+  decision: z.enum(['approved', 'denied']),
+});
 
 /**
  * A person's decision on a tool call that waits for approval: at `/v1/runs/:id/approvals/:callId`, or
@@ -88,25 +102,41 @@ export function registerApprovalRoutes(
         return reply.send({ runId, callId, decision: body.approved ? 'approved' : 'denied' });
     }
   };
-  const refuseBody = (reply: FastifyReply, error: z.ZodError) =>
-    sendProblem(reply, 400, 'invalid_request', 'the body is not an approval decision', issuesOf(error));
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const description =
+    'Approves or denies a tool call that waits for a person (see `approvals` on the run). Each call is decided once; a decision after the deadline is refused (409). A denial reaches the model as an error.';
 
-  app.post('/v1/runs/:runId/approvals/:callId', async (request, reply) => {
-    const params = ApprovalParams.safeParse(request.params);
-    if (!params.success)
-      return sendProblem(reply, 400, 'invalid_request', 'bad run or call id', issuesOf(params.error));
-    const body = ApprovalBody.safeParse(request.body);
-    if (!body.success) return refuseBody(reply, body.error);
-    return decide(reply, request.tenantId, params.data.runId, params.data.callId, body.data);
-  });
+  routes.post(
+    '/v1/runs/:runId/approvals/:callId',
+    {
+      schema: {
+        summary: 'Decide a tool call that waits for approval',
+        description,
+        tags: ['runs'],
+        params: ApprovalParams,
+        body: ApprovalBody,
+        response: { 200: DecisionReply, ...problems(400, 404, 409) },
+      },
+    },
+    async (request, reply) =>
+      decide(reply, request.tenantId, request.params.runId, request.params.callId, request.body),
+  );
 
-  app.post('/v1/runs/:runId/approve', async (request, reply) => {
-    const params = RunParams.safeParse(request.params);
-    if (!params.success)
-      return sendProblem(reply, 400, 'invalid_request', 'that is not a run id', issuesOf(params.error));
-    const body = ApproveBody.safeParse(request.body);
-    if (!body.success) return refuseBody(reply, body.error);
-    const { callId, ...decision } = body.data;
-    return decide(reply, request.tenantId, params.data.runId, callId, decision);
-  });
+  routes.post(
+    '/v1/runs/:runId/approve',
+    {
+      schema: {
+        summary: 'Decide a tool call that waits for approval (call id in the body)',
+        description,
+        tags: ['runs'],
+        params: RunParams,
+        body: ApproveBody,
+        response: { 200: DecisionReply, ...problems(400, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { callId, ...decision } = request.body;
+      return decide(reply, request.tenantId, request.params.runId, callId, decision);
+    },
+  );
 }

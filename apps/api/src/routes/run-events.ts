@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunStore } from '@plainloop/redis';
 import type { RunEventStream } from '@plainloop/telemetry';
 import type { FastifyInstance } from 'fastify';
-import { sendProblem } from '../problem.ts';
-import { issuesOf, RunParams } from './run-parameters.ts';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { problems, sendProblem } from '../problem.ts';
+import { RunParams } from './run-parameters.ts';
 
 export type RunEventRoutesDependencies = {
   store: RunStore;
@@ -28,50 +30,67 @@ const streamId = /^\d+-\d+$/;
 export function registerRunEventRoutes(app: FastifyInstance, dependencies: RunEventRoutesDependencies) {
   const pollMs = dependencies.pollMs ?? 250;
   const heartbeatMs = dependencies.heartbeatMs ?? 15_000;
-  app.get('/v1/runs/:runId/events', async (request, reply) => {
-    const params = RunParams.safeParse(request.params);
-    if (!params.success)
-      return sendProblem(reply, 400, 'invalid_request', 'that is not a run id', issuesOf(params.error));
-    const { tenantId } = request;
-    const { runId } = params.data;
-    if ((await dependencies.store.load(tenantId, runId)) === undefined)
-      return sendProblem(reply, 404, 'run_not_found', `no run ${runId}`);
-    const lastEventId = request.headers['last-event-id'];
-    let after = typeof lastEventId === 'string' && streamId.test(lastEventId) ? lastEventId : '-';
+  const schema = {
+    summary: 'Follow a run’s events (Server-Sent Events)',
+    description:
+      'Each event as `id:` (its stream id), `event:` (its type) and `data:` (the event as JSON); the stream ends after `run.finished`. Reconnect with `Last-Event-ID` to get every event after that one, once, whatever happened meanwhile.',
+    tags: ['runs'],
+    params: RunParams,
+    headers: z.object({
+      'last-event-id': z
+        .string()
+        .optional()
+        .describe('Resume after this event (a stream id; anything else starts from the first event)'),
+    }),
+    produces: ['text/event-stream'],
+    response: {
+      200: z.string().describe('text/event-stream'),
+      ...problems(400, 404),
+    },
+  };
+  app
+    .withTypeProvider<ZodTypeProvider>()
+    .get('/v1/runs/:runId/events', { schema }, async (request, reply) => {
+      const { tenantId } = request;
+      const { runId } = request.params;
+      if ((await dependencies.store.load(tenantId, runId)) === undefined)
+        return sendProblem(reply, 404, 'run_not_found', `no run ${runId}`);
+      const lastEventId = request.headers['last-event-id'];
+      let after = typeof lastEventId === 'string' && streamId.test(lastEventId) ? lastEventId : '-';
 
-    reply.hijack();
-    const response = reply.raw;
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    let open = true;
-    request.raw.on('close', () => {
-      open = false;
-    });
-    let quietSince = Date.now();
-    try {
-      while (open) {
-        const entries = await dependencies.events.readRun(tenantId, runId, after, 200);
-        for (const { id, event } of entries) {
-          response.write(`id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-          after = id;
-          if (event.type === 'run.finished') open = false;
+      reply.hijack();
+      const response = reply.raw;
+      response.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      let open = true;
+      request.raw.on('close', () => {
+        open = false;
+      });
+      let quietSince = Date.now();
+      try {
+        while (open) {
+          const entries = await dependencies.events.readRun(tenantId, runId, after, 200);
+          for (const { id, event } of entries) {
+            response.write(`id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+            after = id;
+            if (event.type === 'run.finished') open = false;
+          }
+          if (!open) break;
+          if (entries.length > 0) quietSince = Date.now();
+          else if (Date.now() - quietSince >= heartbeatMs) {
+            response.write(': still here\n\n');
+            quietSince = Date.now();
+          }
+          if (entries.length < 200) await sleep(pollMs);
         }
-        if (!open) break;
-        if (entries.length > 0) quietSince = Date.now();
-        else if (Date.now() - quietSince >= heartbeatMs) {
-          response.write(': still here\n\n');
-          quietSince = Date.now();
-        }
-        if (entries.length < 200) await sleep(pollMs);
+      } catch (error) {
+        request.log.warn({ err: error, runId }, 'event stream ended by an error');
+      } finally {
+        response.end();
       }
-    } catch (error) {
-      request.log.warn({ err: error, runId }, 'event stream ended by an error');
-    } finally {
-      response.end();
-    }
-  });
+    });
 }

@@ -1,9 +1,9 @@
 import { RunStatus } from '@plainloop/contracts';
 import type { RunStore } from '@plainloop/redis';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { sendProblem } from '../problem.ts';
-import { issuesOf } from './run-parameters.ts';
+import { problems, sendProblem } from '../problem.ts';
 
 /** A position in a tenant's runs: the last run a page looked at. Opaque to clients. */
 const Cursor = z.object({ createdAt: z.int().min(0), runId: z.string().min(1).max(100) });
@@ -26,7 +26,23 @@ const ListQuery = z.strictObject({
   agent: z.string().min(1).max(64).optional(),
   threadId: z.string().min(1).max(256).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(500).optional().describe('`nextCursor` of the previous page'),
+});
+
+const RunSummary = z.object({
+  runId: z.string(),
+  agent: z.string(),
+  status: RunStatus,
+  threadId: z.string().optional(),
+  costUsd: z.number(),
+  steps: z.int(),
+  createdAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().optional(),
+});
+
+const RunPage = z.object({
+  runs: z.array(RunSummary),
+  nextCursor: z.string().nullable().describe('Null when there is nothing more'),
 });
 
 /** How many runs one request looks at, at most, to fill a filtered page; the cursor goes on from there. */
@@ -38,11 +54,16 @@ const scanPerRequest = 1_000;
  * it looked at; follow `nextCursor` until it is null.
  */
 export function registerRunListRoutes(app: FastifyInstance, dependencies: { store: RunStore }) {
-  app.get('/v1/runs', async (request, reply) => {
-    const query = ListQuery.safeParse(request.query);
-    if (!query.success)
-      return sendProblem(reply, 400, 'invalid_query', 'the query is not valid', issuesOf(query.error));
-    const { status, agent, threadId, limit, cursor } = query.data;
+  const schema = {
+    summary: 'List runs',
+    description:
+      'The tenant’s runs, newest first, filtered by status, agent and thread. A page may come back short (even empty) with a cursor when the filter matched few of the runs it looked at: follow `nextCursor` until it is null.',
+    tags: ['runs'],
+    querystring: ListQuery,
+    response: { 200: RunPage, ...problems(400) },
+  };
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/runs', { schema }, async (request, reply) => {
+    const { status, agent, threadId, limit, cursor } = request.query;
     let after = cursor === undefined ? undefined : decodeCursor(cursor);
     if (cursor !== undefined && after === undefined)
       return sendProblem(reply, 400, 'invalid_query', 'the cursor is not one this API gave out');

@@ -1,7 +1,26 @@
 import { z } from 'zod';
 
-export const RunParams = z.object({ runId: z.string().regex(/^run_[a-zA-Z0-9_-]{8,64}$/, 'not a run id') });
+export const RunId = z.string().regex(/^run_[a-zA-Z0-9_-]{8,64}$/, 'not a run id');
+export const RunParams = z.object({ runId: RunId });
 
-export function issuesOf(error: z.ZodError): string[] {
-  return error.issues.slice(0, 10).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`);
+/** `Idempotency-Key`, the header form of the body's `idempotencyKey` (as Stripe and the IETF draft name it). */
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe('A retried request with the same key lands on the same run'),
+});
+
+/** One key from the header or the body; both, and different, is a mistake the caller should hear about. */
+export function idempotencyKeyOf(
+  header: string | undefined,
+  body: string | undefined,
+): { ok: true; key: string | undefined } | { ok: false } {
+  if (header !== undefined && body !== undefined && header !== body) return { ok: false };
+  return { ok: true, key: header ?? body };
 }
+
+/** The reply to a request that started a run (created now, or found by its idempotency key). */
+export const RunAccepted = z.object({ runId: z.string(), status: z.string() });

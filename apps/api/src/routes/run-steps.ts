@@ -1,74 +1,75 @@
-import type { RunEvent } from '@plainloop/contracts';
+import { type RunEvent, RunStatus } from '@plainloop/contracts';
 import type { RunStore } from '@plainloop/redis';
 import type { RunEventStream } from '@plainloop/telemetry';
 import type { FastifyInstance } from 'fastify';
-import { sendProblem } from '../problem.ts';
-import { issuesOf, RunParams } from './run-parameters.ts';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { problems, sendProblem } from '../problem.ts';
+import { RunParams } from './run-parameters.ts';
 
-type StepView = {
-  step: number;
-  tier?: string;
-  modelCalls: Array<{
-    model: string;
-    tokens: { input: number; output: number };
-    costUsd: number;
-    latencyMs: number;
-  }>;
-  toolCalls: Array<{ tool: string; outcome: 'success' | 'error'; code?: string; latencyMs: number }>;
-};
+const StepView = z.object({
+  step: z.int().describe('0-based, as in the run events'),
+  tier: z.string().optional(),
+  replayed: z
+    .boolean()
+    .optional()
+    .describe('On a fork: a step of the source run, replayed from its record (no model call made for it)'),
+  modelCalls: z.array(
+    z.object({
+      model: z.string(),
+      tokens: z.object({ input: z.int(), output: z.int() }),
+      costUsd: z.number(),
+      latencyMs: z.int(),
+    }),
+  ),
+  toolCalls: z.array(
+    z.object({
+      tool: z.string(),
+      outcome: z.enum(['success', 'error']),
+      code: z.string().optional(),
+      latencyMs: z.int(),
+    }),
+  ),
+});
+type StepView = z.infer<typeof StepView>;
+
+const Timeline = z.object({
+  runId: z.string(),
+  status: RunStatus,
+  costUsd: z.number(),
+  steps: z.array(StepView),
+});
 
 /**
  * `GET /v1/runs/:id/steps`: the run's timeline, step by step: its tier, each model call (from the cost
  * ledger, which is exact) and each tool call with its outcome and latency (from the run's events,
- * which a worker crash between a checkpoint and its event can miss).
+ * which a worker crash between a checkpoint and its event can miss). A fork shows the steps it
+ * replayed from its source, marked, while the source is still kept.
  */
 export function registerRunStepRoutes(
   app: FastifyInstance,
   dependencies: { store: RunStore; events: Pick<RunEventStream, 'readRun'> },
 ) {
-  app.get('/v1/runs/:runId/steps', async (request, reply) => {
-    const params = RunParams.safeParse(request.params);
-    if (!params.success)
-      return sendProblem(reply, 400, 'invalid_request', 'that is not a run id', issuesOf(params.error));
+  const schema = {
+    summary: 'A run’s timeline',
+    description:
+      'Step by step: the tier, each model call (from the cost ledger, exact) and each tool call with its outcome and latency (from the run’s events).',
+    tags: ['runs'],
+    params: RunParams,
+    response: { 200: Timeline, ...problems(400, 404) },
+  };
+  app.withTypeProvider<ZodTypeProvider>().get('/v1/runs/:runId/steps', { schema }, async (request, reply) => {
     const { tenantId } = request;
-    const { runId } = params.data;
+    const { runId } = request.params;
     const state = await dependencies.store.load(tenantId, runId);
     if (state === undefined) return sendProblem(reply, 404, 'run_not_found', `no run ${runId}`);
-    const [calls, stored] = await Promise.all([
-      dependencies.store.loadModelCalls(tenantId, runId),
-      dependencies.events.readRun(tenantId, runId),
-    ]);
-    const steps = new Map<number, StepView>();
-    const stepOf = (step: number) => {
-      const known = steps.get(step) ?? { step, modelCalls: [], toolCalls: [] };
-      steps.set(step, known);
-      return known;
-    };
-    for (const call of calls) {
-      stepOf(call.step).modelCalls.push({
-        model: call.model,
-        tokens: { input: call.usage.inputTokens, output: call.usage.outputTokens },
-        costUsd: call.costUsd,
-        latencyMs: Math.round(call.latencyMs),
-      });
-    }
-    for (const { event } of stored) {
-      const step = (event as RunEvent & { step?: number }).step;
-      if (step === undefined) continue;
-      if (event.type === 'step.started') stepOf(step).tier = event.tier;
-      if (event.type === 'tool.called')
-        stepOf(step).toolCalls.push({
-          tool: event.tool,
-          outcome: 'success',
-          latencyMs: Math.round(event.latencyMs),
-        });
-      if (event.type === 'tool.failed')
-        stepOf(step).toolCalls.push({
-          tool: event.tool,
-          outcome: 'error',
-          code: event.error.code,
-          latencyMs: Math.round(event.latencyMs),
-        });
+    const steps = await timelineOf(dependencies, tenantId, runId);
+    // A fork's first steps are the source's, replayed from its record: shown as the source had them.
+    const forked = state.forkedFrom;
+    if (forked !== undefined && forked.step > 0) {
+      const replayed = await timelineOf(dependencies, tenantId, forked.runId);
+      for (const step of replayed.values())
+        if (step.step < forked.step) steps.set(step.step, { ...step, replayed: true });
     }
     return reply.send({
       runId,
@@ -77,4 +78,49 @@ export function registerRunStepRoutes(
       steps: [...steps.values()].sort((left, right) => left.step - right.step),
     });
   });
+}
+
+/** A run's steps: model calls from its ledger, tiers and tool calls from its events. */
+async function timelineOf(
+  dependencies: { store: RunStore; events: Pick<RunEventStream, 'readRun'> },
+  tenantId: string,
+  runId: string,
+): Promise<Map<number, StepView>> {
+  const [calls, stored] = await Promise.all([
+    dependencies.store.loadModelCalls(tenantId, runId),
+    dependencies.events.readRun(tenantId, runId),
+  ]);
+  const steps = new Map<number, StepView>();
+  const stepOf = (step: number) => {
+    const known = steps.get(step) ?? { step, modelCalls: [], toolCalls: [] };
+    steps.set(step, known);
+    return known;
+  };
+  for (const call of calls) {
+    stepOf(call.step).modelCalls.push({
+      model: call.model,
+      tokens: { input: call.usage.inputTokens, output: call.usage.outputTokens },
+      costUsd: call.costUsd,
+      latencyMs: Math.round(call.latencyMs),
+    });
+  }
+  for (const { event } of stored) {
+    const step = (event as RunEvent & { step?: number }).step;
+    if (step === undefined) continue;
+    if (event.type === 'step.started') stepOf(step).tier = event.tier;
+    if (event.type === 'tool.called')
+      stepOf(step).toolCalls.push({
+        tool: event.tool,
+        outcome: 'success',
+        latencyMs: Math.round(event.latencyMs),
+      });
+    if (event.type === 'tool.failed')
+      stepOf(step).toolCalls.push({
+        tool: event.tool,
+        outcome: 'error',
+        code: event.error.code,
+        latencyMs: Math.round(event.latencyMs),
+      });
+  }
+  return steps;
 }
