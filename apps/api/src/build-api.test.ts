@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import {
   bindModels,
   defineAgent,
@@ -18,6 +19,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ApiKeyring } from './auth/api-keyring.ts';
 import { buildApi } from './build-api.ts';
+import { openApiDocumentPath } from './openapi-document.ts';
 
 const model = scriptedModel({ name: 'noop', script: () => ({ text: 'done' }) });
 const research = defineAgent({
@@ -272,6 +274,29 @@ describe('the producer API', () => {
       const response = await as('globex').inject(request);
       expect(response.statusCode, request.url).toBe(404);
       expect(response.json().detail).not.toContain('acme');
+    }
+  });
+
+  it('refuses every /v1/ route of the OpenAPI document without a key, or with a key nobody has', async () => {
+    const document = JSON.parse(await readFile(openApiDocumentPath, 'utf8')) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const routes = Object.entries(document.paths)
+      .filter(([path]) => path.startsWith('/v1/'))
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => ({ method, path })));
+    expect(routes.length).toBeGreaterThanOrEqual(12);
+    for (const { method, path } of routes) {
+      const url = path.replace('{runId}', 'run_0000000000000000').replace('{callId}', 'call-1');
+      for (const headers of [{}, { authorization: 'Bearer not-a-key-anyone-has' }, { 'x-api-key': 'nope' }]) {
+        const response = await app.inject({
+          method: method.toUpperCase() as 'GET' | 'POST',
+          url,
+          headers,
+          ...(method === 'post' ? { payload: {} } : {}),
+        });
+        expect(response.statusCode, `${method} ${url}`).toBe(401);
+        expect(response.json()).toMatchObject({ title: 'unauthenticated' });
+      }
     }
   });
 
