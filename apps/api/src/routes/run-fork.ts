@@ -49,14 +49,12 @@ export function registerRunForkRoutes(app: FastifyInstance, dependencies: Submit
     },
     async (request, reply) => {
       const { runId } = request.params;
-      const idempotency = idempotencyKeyOf(request.headers['idempotency-key'], request.body.idempotencyKey);
-      if (!idempotency.ok)
-        return sendProblem(
-          reply,
-          400,
-          'invalid_request',
-          'the Idempotency-Key header and the body’s idempotencyKey differ',
-        );
+      const idempotency = idempotencyKeyOf(
+        reply,
+        request.headers['idempotency-key'],
+        request.body.idempotencyKey,
+      );
+      if (idempotency === 'refused') return reply;
       const { models, limits, webhook, fromStep } = request.body;
       const forked = await forkRun(
         dependencies,

@@ -60,14 +60,12 @@ export function registerRunRoutes(app: FastifyInstance, dependencies: RunRoutesD
       if (request.body.tenantId !== undefined && request.body.tenantId !== request.tenantId) {
         return sendProblem(reply, 403, 'wrong_tenant', 'the body names a tenant other than the API key’s');
       }
-      const idempotency = idempotencyKeyOf(request.headers['idempotency-key'], request.body.idempotencyKey);
-      if (!idempotency.ok)
-        return sendProblem(
-          reply,
-          400,
-          'invalid_request',
-          'the Idempotency-Key header and the body’s idempotencyKey differ',
-        );
+      const idempotency = idempotencyKeyOf(
+        reply,
+        request.headers['idempotency-key'],
+        request.body.idempotencyKey,
+      );
+      if (idempotency === 'refused') return reply;
       const runRequest: RunRequest = {
         ...request.body,
         // Checked by RunRequest's own input rules above.
