@@ -14,6 +14,7 @@ import { modelRefOf, RunJobData, type RunState } from '@plainloop/contracts';
 import { createModelCatalog, loadPriceFile } from '@plainloop/llm';
 import { createKeySchema, createRedisClient, createRunQueue, queueNames } from '@plainloop/redis';
 import type { Logger } from '@plainloop/telemetry';
+import { startWebhookWorker } from '@plainloop/webhooks';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 
 /** The calls a parked run waits on a person for. */
@@ -39,6 +40,8 @@ export type RunningWorker = {
  * The worker: a BullMQ Worker on `plainloop-runs` whose processor is the step machine. It publishes
  * the manifests of its agents at start-up, ends runs whose jobs BullMQ gives up on, and shuts down
  * gracefully: on `close()` every active run stops at its next checkpoint and goes back to the queue.
+ * With a webhook secret it also delivers ended runs' webhooks from `plainloop-webhooks`, and closes that
+ * worker with the run worker.
  */
 export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
   const { config, logger } = options;
@@ -139,6 +142,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       outcome = await executeRun({
         environment,
         agents,
+        catalog,
         job: parsed.data,
         signal: AbortSignal.any(signals),
         shouldRelease: () => closing,
@@ -179,6 +183,26 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
         throw new DelayedError();
     }
   }
+
+  // Deliveries are signed: a worker without the secret leaves them queued for one that has it. Started
+  // before the run worker, so a bad secret stops the process before it takes any run.
+  const webhookWorker = config.webhooks.secret
+    ? await startWebhookWorker({
+        redis,
+        keys,
+        logger,
+        settings: {
+          secret: config.webhooks.secret,
+          allowPrivateTargets: config.webhooks.allowPrivateTargets,
+          timeoutMs: config.webhooks.timeoutMs,
+          retentionSeconds: config.runs.retentionSeconds,
+        },
+        concurrency: config.webhooks.concurrency,
+        name: `${workerId}-webhooks`,
+      })
+    : undefined;
+  if (webhookWorker === undefined)
+    logger.info('webhook delivery is off in this worker: PLAINLOOP_WEBHOOK_SECRET is not set');
 
   const worker = new Worker(queueNames.runs, processRunJob, {
     connection: redis,
@@ -237,11 +261,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     const forced = new Promise<void>((resolve) => {
       forceTimer = setTimeout(() => {
         logger.error({ workerId }, 'runs did not stop after the abort: closing without waiting');
-        resolve(worker.close(true));
+        resolve(Promise.all([worker.close(true), webhookWorker?.close(true)]).then(() => undefined));
       }, timeoutMs + 10_000);
     });
     try {
-      await Promise.race([worker.close(), forced]);
+      await Promise.race([Promise.all([worker.close(), webhookWorker?.close()]), forced]);
       await Promise.allSettled(endings);
     } finally {
       clearTimeout(abortTimer);

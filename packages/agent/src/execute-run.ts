@@ -1,10 +1,11 @@
 import { isTerminalStatus, type RunJobData, type RunState } from '@plainloop/contracts';
+import type { ModelCatalog } from '@plainloop/llm';
 import { RunFencedError } from '@plainloop/redis';
 import { logPayload } from '@plainloop/telemetry';
 import { actStep } from './act-step.ts';
-import type { BoundAgent } from './bind-models.ts';
+import { type BoundAgent, bindRunModels } from './bind-models.ts';
 import { decideStep } from './decide-step.ts';
-import { finishRun } from './finish-run.ts';
+import { finishRun, requestWebhook } from './finish-run.ts';
 import { withMemoryTools } from './memory/memory-tools-of-run.ts';
 import { takeTurnInThread, threadPollMs } from './memory/thread-order.ts';
 import type { RunEnvironment } from './run-environment.ts';
@@ -25,6 +26,8 @@ export type ExecuteRunOptions = {
    * not have is left alone (a rolling deploy, a mixed fleet); on the last chance it fails by name.
    */
   lastAttempt: boolean;
+  /** Resolves a run's own model chains (a fork's); without it such a run fails `model_unavailable`. */
+  catalog?: ModelCatalog;
 };
 
 export type RunOutcome =
@@ -49,7 +52,12 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   const { state: stored } = await environment.store.create(
     newRunState(job.runId, job.request, environment.now()),
   );
-  if (isTerminalStatus(stored.status)) return { kind: 'finished', state: stored };
+  if (isTerminalStatus(stored.status)) {
+    // BullMQ runs the job again when a worker died after the terminal checkpoint: queue the webhook the
+    // finish may not have queued (a no-op if it did).
+    await requestWebhook(environment, stored);
+    return { kind: 'finished', state: stored };
+  }
   const bound = options.agents.get(stored.agent);
   if (bound === undefined && !options.lastAttempt) return { kind: 'unknown_agent', agent: stored.agent };
   if (!(await takeTurnInThread(environment, stored))) {
@@ -93,7 +101,16 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
         return { kind: 'finished', state: session.state };
       }
     }
-    return await runSteps(session, withMemoryTools(bound, environment, taken), options);
+    const chosen =
+      taken.models === undefined
+        ? { ok: true as const, bound }
+        : bindRunModels(bound, taken.models, options.catalog, environment.models.prices);
+    if (!chosen.ok) {
+      const error = { code: 'model_unavailable', message: chosen.message, retryable: false };
+      await finishRun(session, { status: 'failed', error });
+      return { kind: 'finished', state: session.state };
+    }
+    return await runSteps(session, withMemoryTools(chosen.bound, environment, taken), options);
   } catch (error) {
     if (error instanceof RunFencedError) return { kind: 'fenced', reason: error.message };
     throw error;

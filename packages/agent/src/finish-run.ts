@@ -2,6 +2,7 @@ import type { BudgetDetail, Message, RunState, RunStatus, StructuredError } from
 import { logPayload } from '@plainloop/telemetry';
 import { applyPendingSummary } from './memory/summarize-thread.ts';
 import { appendToThread, leaveThread } from './memory/thread-order.ts';
+import type { RunEnvironment } from './run-environment.ts';
 import type { RunSession } from './run-session.ts';
 
 export type Finish = {
@@ -36,6 +37,7 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
       ...(finish.appendTurns ? { appendTurns: finish.appendTurns } : {}),
     },
   );
+  await requestWebhook(session.environment, state);
   await session.emit(
     {
       type: 'run.finished',
@@ -57,4 +59,22 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
     session.logger.warn({ err: error }, 'could not hand the thread on; its next run will, at its next poll');
   }
   return state;
+}
+
+/**
+ * Queues the delivery of an ended run's result to its webhook, if it has one. Called after the terminal
+ * checkpoint, and again by a worker that finds the run already ended (a crash may have come in between);
+ * the job id is the run id, so a second call is a no-op. A failed enqueue is logged: the run has ended
+ * either way, and its result stays readable from the API.
+ */
+export async function requestWebhook(environment: RunEnvironment, state: RunState): Promise<void> {
+  if (state.webhook === undefined || environment.enqueueWebhook === undefined) return;
+  try {
+    await environment.enqueueWebhook({ tenantId: state.tenantId, runId: state.runId });
+  } catch (error) {
+    environment.logger.error(
+      { err: error, runId: state.runId, tenantId: state.tenantId },
+      'could not queue the webhook of an ended run: its result is not delivered (the API still has it)',
+    );
+  }
 }

@@ -17,7 +17,14 @@ import {
   type ThreadSettings,
   ThreadStore,
 } from '@plainloop/memory';
-import { type KeySchema, type Redis, RunStore } from '@plainloop/redis';
+import {
+  type KeySchema,
+  type Redis,
+  RunStore,
+  type WebhookJobData,
+  type WebhookRetrySettings,
+  webhookEnqueuer,
+} from '@plainloop/redis';
 import { type Logger, RunEventStream } from '@plainloop/telemetry';
 import { TenantBudget, type TenantBudgetLimits } from './budgets/tenant-budget.ts';
 
@@ -67,6 +74,8 @@ export type RunEnvironment = {
    * delayed job); without it, the run comes back at its next poll.
    */
   wakeRun?: (runId: string) => Promise<void>;
+  /** Queues the delivery of an ended run's result to its webhook (once per run: the job id is the run id). */
+  enqueueWebhook?: (run: WebhookJobData) => Promise<void>;
   models: {
     breaker: CircuitBreaker;
     admission: AdmissionControl;
@@ -88,6 +97,8 @@ export type RunEnvironmentOptions = {
   embeddingModel?: EmbeddingModel;
   prices?: PriceFile;
   now?: () => number;
+  /** Retries of webhook deliveries; without it, ended runs queue no webhook. */
+  webhooks?: WebhookRetrySettings;
 };
 
 const defaultThreadSettings: ThreadSettings = { retentionSeconds: 30 * 24 * 3600, keepTurns: 2_000 };
@@ -117,6 +128,7 @@ export function createRunEnvironment(options: RunEnvironmentOptions): RunEnviron
           }),
         }
       : {}),
+    ...(options.webhooks ? { enqueueWebhook: webhookEnqueuer(redis, keys, options.webhooks) } : {}),
     models: {
       breaker: new CircuitBreaker(redis, keys, options.models.breaker),
       admission: new AdmissionControl(redis, keys, options.models.limits),
@@ -152,6 +164,7 @@ export function runEnvironmentFromConfig(
     },
     tenantBudgets: config.budgets,
     threads: config.threads,
+    webhooks: { attempts: config.webhooks.attempts, backoffMs: config.webhooks.backoffMs },
     ...(prices ? { prices } : {}),
     ...(embeddingModel ? { embeddingModel } : {}),
   });

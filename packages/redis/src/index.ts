@@ -8,3 +8,4 @@ export { type ScriptedRedis, withPlainloopScripts } from './lua-scripts.ts';
 export * from './private-redis-server.ts';
 export * from './run-queue.ts';
 export * from './run-store.ts';
+export * from './webhook-queue.ts';

@@ -14,6 +14,8 @@ export type RunKeys = {
   cancel: string;
   /** People's decisions on the run's calls that need approval, by call id (kept out of the fenced state). */
   approvals: string;
+  /** How the delivery of the run's webhook went (hash: status, attempts, last answer); see packages/webhooks. */
+  webhook: string;
 };
 
 export type KeySchema = ReturnType<typeof createKeySchema>;
@@ -32,6 +34,7 @@ export function createKeySchema(prefix: string) {
         events: `${base}:events`,
         cancel: `${base}:cancel`,
         approvals: `${base}:approvals`,
+        webhook: `${base}:webhook`,
       };
     },
     /** A tenant's runs by creation time (sorted set: run id, scored by `createdAt`), for listing them. */

@@ -1,0 +1,58 @@
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type KeySchema, queueNames } from './key-schema.ts';
+
+/**
+ * A job on `plainloop-webhooks`: which run's result to deliver. Only the run's address travels; the
+ * result is read from the run when the job is taken, so every attempt sends what is stored.
+ */
+export type WebhookJobData = { tenantId: string; runId: string };
+
+export type WebhookRetrySettings = {
+  /** Deliveries tried in all, the first included. */
+  attempts: number;
+  /** The first retry's delay; each later one doubles it. */
+  backoffMs: number;
+};
+
+export const webhookJobName = 'deliver';
+
+/**
+ * `jobId` is the run id, so a run's webhook is enqueued once however many processes try (the worker
+ * that finished it, the same worker again after a crash, the API that cancelled it). Completed jobs are
+ * kept for a day for that reason: while the job exists, enqueueing again is a no-op.
+ */
+export function webhookJobOptions(runId: string, retry: WebhookRetrySettings): JobsOptions {
+  return {
+    jobId: runId,
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.backoffMs },
+    removeOnComplete: { age: 24 * 3_600 },
+    removeOnFail: { age: 7 * 24 * 3_600 },
+  };
+}
+
+export function createWebhookQueue(connection: Redis, keys: KeySchema): Queue {
+  return new Queue(queueNames.webhooks, { connection, prefix: keys.queuePrefix });
+}
+
+/**
+ * The function a run environment calls when a run with a webhook ends. The queue is made on first use,
+ * so a process whose runs never have a webhook holds no queue object.
+ */
+export function webhookEnqueuer(
+  connection: Redis,
+  keys: KeySchema,
+  retry: WebhookRetrySettings,
+): (run: WebhookJobData) => Promise<void> {
+  let queue: Queue | undefined;
+  return async ({ tenantId, runId }) => {
+    if (queue === undefined) {
+      queue = createWebhookQueue(connection, keys);
+      // The connection's owner reports Redis errors; without a listener the queue would print them.
+      queue.on('error', () => undefined);
+    }
+    const data: WebhookJobData = { tenantId, runId };
+    await queue.add(webhookJobName, data, webhookJobOptions(runId, retry));
+  };
+}
