@@ -491,6 +491,83 @@ describe('the producer API', () => {
     expect(source.steps.map((step: { replayed?: boolean }) => step.replayed)).toEqual([undefined, undefined]);
   });
 
+  it('takes a run’s webhook only when it can be delivered: a signing secret, and a public target', async () => {
+    const webhookRun = (url: string) => ({ agent: 'research', input: { topic: 'redis' }, webhook: { url } });
+    const unsigned = await post(webhookRun('https://hooks.example.com/plainloop'));
+    expect(unsigned.statusCode).toBe(422);
+    expect(unsigned.json()).toMatchObject({ title: 'webhooks_not_configured' });
+
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const signing = await buildApi({
+      config: loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix, PLAINLOOP_WEBHOOK_SECRET: secret }),
+      redis: redis.client,
+      logger,
+      authentication,
+    });
+    try {
+      for (const url of [
+        'http://127.0.0.1:8080/hook',
+        'http://10.1.2.3/hook',
+        'http://[::1]/x',
+        'http://localhost/x',
+      ]) {
+        const refused = await as('default', signing).inject({
+          method: 'POST',
+          url: '/v1/runs',
+          payload: webhookRun(url),
+        });
+        expect(refused.statusCode, url).toBe(422);
+        expect(refused.json()).toMatchObject({ title: 'invalid_webhook' });
+      }
+      const notHttp = await as('default', signing).inject({
+        method: 'POST',
+        url: '/v1/runs',
+        payload: webhookRun('ftp://hooks.example.com/x'),
+      });
+      expect(notHttp.statusCode).toBe(400);
+      const accepted = await as('default', signing).inject({
+        method: 'POST',
+        url: '/v1/runs',
+        payload: webhookRun('https://hooks.example.com/plainloop'),
+      });
+      expect(accepted.statusCode).toBe(202);
+      const read = await as('default', signing).inject({
+        method: 'GET',
+        url: `/v1/runs/${accepted.json().runId}`,
+      });
+      expect(read.json().webhook).toEqual({
+        url: 'https://hooks.example.com/plainloop',
+        delivery: { status: 'pending', attempts: 0 },
+      });
+      const fork = await as('default', signing).inject({
+        method: 'POST',
+        url: `/v1/runs/${accepted.json().runId}/fork`,
+        payload: { fromStep: 0, webhook: { url: 'http://169.254.169.254/latest' } },
+      });
+      expect(fork.statusCode).toBe(422);
+      expect(fork.json()).toMatchObject({ title: 'invalid_webhook' });
+    } finally {
+      await signing.close();
+    }
+    const allowing = await buildApi({
+      config: loadConfig({
+        PLAINLOOP_REDIS_PREFIX: redis.prefix,
+        PLAINLOOP_WEBHOOK_SECRET: secret,
+        PLAINLOOP_WEBHOOK_ALLOW_PRIVATE: 'true',
+      }),
+      redis: redis.client,
+      logger,
+      authentication,
+    });
+    const local = await as('default', allowing).inject({
+      method: 'POST',
+      url: '/v1/runs',
+      payload: webhookRun('http://127.0.0.1:8080/hook'),
+    });
+    expect(local.statusCode).toBe(202);
+    await allowing.close();
+  });
+
   it('limits each tenant’s requests in a window, counted in Redis for every API replica', async () => {
     const config = loadConfig({
       PLAINLOOP_REDIS_PREFIX: redis.prefix,

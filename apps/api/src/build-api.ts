@@ -63,8 +63,15 @@ export async function buildApi({
   const events = new RunEventStream(redis, keys);
   const agents = new AgentCatalog(redis, keys);
   const environment = runEnvironmentFromConfig(config, { redis, keys, logger });
-  const submit = { store, queue, events, logger, threads: environment.threadQueue };
-  registerRunRoutes(app, { ...submit, agents });
+  const submit = {
+    store,
+    queue,
+    events,
+    logger,
+    threads: environment.threadQueue,
+    webhooks: config.webhooks,
+  };
+  registerRunRoutes(app, { ...submit, agents, redis, keys });
   registerRunListRoutes(app, { store });
   registerRunStepRoutes(app, { store, events });
   registerRunEventRoutes(app, { store, events });

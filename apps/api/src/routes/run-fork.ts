@@ -1,10 +1,12 @@
 import { forkRun, type SubmitDependencies } from '@plainloop/agent';
+import type { PlainloopConfig } from '@plainloop/config';
 import { ModelRef, RunLimits, RunWebhook } from '@plainloop/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { problems, sendProblem } from '../problem.ts';
 import { IdempotencyHeaders, idempotencyKeyOf, RunParams } from './run-parameters.ts';
+import { refuseUndeliverableWebhook } from './run-webhook-check.ts';
 
 const ModelChain = z.array(ModelRef).min(1).max(8);
 
@@ -32,7 +34,10 @@ const ForkAccepted = z.object({
  * (no model call, no tool run) and goes on from there, with other models if asked: compare outcome and
  * cost with `GET /v1/runs/:id` of both.
  */
-export function registerRunForkRoutes(app: FastifyInstance, dependencies: SubmitDependencies) {
+export function registerRunForkRoutes(
+  app: FastifyInstance,
+  dependencies: SubmitDependencies & { webhooks: PlainloopConfig['webhooks'] },
+) {
   app.withTypeProvider<ZodTypeProvider>().post(
     '/v1/runs/:runId/fork',
     {
@@ -56,6 +61,7 @@ export function registerRunForkRoutes(app: FastifyInstance, dependencies: Submit
       );
       if (idempotency === 'refused') return reply;
       const { models, limits, webhook, fromStep } = request.body;
+      if (refuseUndeliverableWebhook(reply, dependencies.webhooks, webhook)) return reply;
       const forked = await forkRun(
         dependencies,
         {

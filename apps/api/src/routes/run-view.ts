@@ -6,6 +6,7 @@ import {
   RunStatus,
   Usage,
 } from '@plainloop/contracts';
+import { WebhookDelivery } from '@plainloop/webhooks';
 import { z } from 'zod';
 
 const isoTime = z.iso.datetime().describe('ISO 8601, UTC');
@@ -66,7 +67,14 @@ export const RunView = z
       .object({ plan: z.array(z.string()).optional(), execute: z.array(z.string()).optional() })
       .optional()
       .describe('The run’s own model chains, when it has them'),
-    webhook: z.object({ url: z.string() }).optional(),
+    webhook: z
+      .object({
+        url: z.string(),
+        delivery: WebhookDelivery.describe(
+          'How its delivery went: pending until a receiver answered 2xx or the attempts ran out',
+        ),
+      })
+      .optional(),
     attempts: z.int(),
     createdAt: isoTime,
     startedAt: isoTime.optional(),
@@ -110,6 +118,7 @@ export function presentRun(
   state: RunState,
   modelCalls: ModelCallRecord[],
   decisions: Readonly<Record<string, RecordedDecision>>,
+  delivery: WebhookDelivery | undefined,
 ): RunView {
   return {
     runId: state.runId,
@@ -137,7 +146,9 @@ export function presentRun(
     ...(state.budget === undefined ? {} : { budget: state.budget }),
     ...(state.forkedFrom === undefined ? {} : { forkedFrom: state.forkedFrom }),
     ...(state.models === undefined ? {} : { models: state.models }),
-    ...(state.webhook === undefined ? {} : { webhook: state.webhook }),
+    ...(state.webhook === undefined
+      ? {}
+      : { webhook: { url: state.webhook.url, delivery: delivery ?? { status: 'pending', attempts: 0 } } }),
     attempts: state.attempt,
     createdAt: new Date(state.createdAt).toISOString(),
     startedAt: iso(state.startedAt),

@@ -1,8 +1,10 @@
 import { submitRun } from '@plainloop/agent';
+import type { PlainloopConfig } from '@plainloop/config';
 import { RunRequest, TenantId } from '@plainloop/contracts';
 import type { ThreadQueue } from '@plainloop/memory';
-import type { RunStore } from '@plainloop/redis';
+import type { KeySchema, Redis, RunStore } from '@plainloop/redis';
 import type { Logger, RunEventStream } from '@plainloop/telemetry';
+import { readWebhookDelivery } from '@plainloop/webhooks';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -11,6 +13,7 @@ import type { AgentCatalog } from '../agent-catalog.ts';
 import { problems, sendProblem } from '../problem.ts';
 import { IdempotencyHeaders, idempotencyKeyOf, RunAccepted, RunParams } from './run-parameters.ts';
 import { presentRun, RunView } from './run-view.ts';
+import { refuseUndeliverableWebhook } from './run-webhook-check.ts';
 
 export type RunRoutesDependencies = {
   store: RunStore;
@@ -19,6 +22,9 @@ export type RunRoutesDependencies = {
   agents: AgentCatalog;
   logger: Logger;
   threads: ThreadQueue;
+  webhooks: PlainloopConfig['webhooks'];
+  redis: Redis;
+  keys: KeySchema;
 };
 
 const inputOfRunRequest = RunRequest.shape.input;
@@ -73,6 +79,7 @@ export function registerRunRoutes(app: FastifyInstance, dependencies: RunRoutesD
         tenantId: request.tenantId,
         ...(idempotency.key === undefined ? {} : { idempotencyKey: idempotency.key }),
       };
+      if (refuseUndeliverableWebhook(reply, dependencies.webhooks, runRequest.webhook)) return reply;
       const check = await dependencies.agents.checkInput(runRequest.agent, runRequest.input);
       if (!check.ok) return sendProblem(reply, 422, check.code, check.detail, check.errors);
       const submitted = await submitRun(dependencies, runRequest, Date.now());
@@ -114,7 +121,11 @@ export function registerRunRoutes(app: FastifyInstance, dependencies: RunRoutesD
         (approval) => approval.decision === 'pending',
       );
       const decisions = awaiting ? await dependencies.store.loadDecisions(tenantId, state.runId) : {};
-      return reply.send(presentRun(state, modelCalls, decisions));
+      const delivery =
+        state.webhook === undefined
+          ? undefined
+          : await readWebhookDelivery(dependencies.redis, dependencies.keys, tenantId, state.runId);
+      return reply.send(presentRun(state, modelCalls, decisions, delivery));
     },
   );
 }
