@@ -10,7 +10,7 @@ import { refuseUndeliverableWebhook } from './run-webhook-check.ts';
 
 const ModelChain = z.array(ModelRef).min(1).max(8);
 
-export const ForkRequest = z
+const ForkRequest = z
   .strictObject({
     fromStep: z.int().min(0).max(1_000).describe('How many completed steps of the source to replay'),
     models: z

@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { sendProblem } from '../problem.ts';
 
-export const RunId = z.string().regex(/^run_[a-zA-Z0-9_-]{8,64}$/, 'not a run id');
+const RunId = z.string().regex(/^run_[a-zA-Z0-9_-]{8,64}$/, 'not a run id');
 export const RunParams = z.object({ runId: RunId });
 
 /** `Idempotency-Key`, the header form of the body's `idempotencyKey` (as Stripe and the IETF draft name it). */

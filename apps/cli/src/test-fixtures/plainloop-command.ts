@@ -1,0 +1,37 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../../bin/plainloop.js', import.meta.url));
+
+/**
+ * Runs the real `plainloop` bin as a user's shell would, and resolves with its exit code and output.
+ * With `readLines`, the reader goes away after that many lines, as `| head -n` does.
+ */
+export function runPlainloop(
+  args: string[],
+  environment: NodeJS.ProcessEnv,
+  { timeoutMs = 60_000, readLines }: { timeoutMs?: number; readLines?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: environment });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      if (readLines !== undefined && stdout.split('\n').length > readLines) child.stdout.destroy();
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(`plainloop ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`),
+      );
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
