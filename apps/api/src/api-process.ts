@@ -1,6 +1,7 @@
 import { ConfigError, type PlainloopConfig, secretsOf } from '@plainloop/config';
 import { checkRedisReachable, connectRedis, describeRedisUrl } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
+import { signingKeyOf } from '@plainloop/webhooks';
 import { loadApiKeyring } from './auth/api-keyring.ts';
 import { buildApi } from './build-api.ts';
 
@@ -19,6 +20,9 @@ export async function runApiProcess({ config, redisUrl }: ApiProcessOptions): Pr
       'no API keys: set PLAINLOOP_API_KEYS (tenant:key,...) or PLAINLOOP_API_KEYS_FILE, or start with --insecure for local use only',
     );
   }
+  // The API signs nothing, but it takes runs with webhooks and hands out tenants' secrets derived from
+  // this one: a malformed secret stops it here, as it stops the workers, not at the first request.
+  if (config.webhooks.secret !== undefined) signingKeyOf(config.webhooks.secret);
   await checkRedisReachable(redisUrl);
   const redis = await connectRedis(redisUrl, 'producer', 'plainloop-api');
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));

@@ -14,6 +14,7 @@ import { CircuitBreaker, createModelCatalog, scriptedModel } from '@plainloop/ll
 import { createRedisClient, createRunQueue } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
+import { webhookSecretOf } from '@plainloop/webhooks';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -427,68 +428,99 @@ describe('the producer API', () => {
     ).toBe(404);
   });
 
-  it('shows a fork’s replayed steps in its timeline, as the source recorded them', async () => {
+  it('shows a fork’s replayed steps in its timeline, as the runs that made them recorded them', async () => {
     const lookup = defineTool({
       name: 'lookup',
       description: 'Look a thing up',
       input: z.object({ topic: z.string() }),
       run: ({ topic }) => `${topic}: found`,
     });
-    const twoSteps = scriptedModel({
-      name: 'two-steps',
-      script: ({ turn }) =>
-        turn === 0 ? { toolCalls: [{ name: 'lookup', arguments: { topic: 'redis' } }] } : { text: 'done' },
-    });
-    const agent = defineAgent({
-      name: 'lookups',
-      instructions: 'Look it up.',
-      input: z.object({ topic: z.string() }),
-      tools: [lookup],
-      models: { plan: [twoSteps], execute: [twoSteps] },
-    });
-    const { bound } = bindModels(agent, createModelCatalog({ openai: {} }));
-    await redis.client.hset(redis.keys.agents, 'lookups', JSON.stringify(manifestOf(bound, Date.now())));
-    const { runId } = (await post({ agent: 'lookups', input: { topic: 'redis' } })).json();
+    /** Two lookups, then the answer; a fork goes on counting from the turns it was given. */
+    const lookups = (name: string) =>
+      scriptedModel({
+        name,
+        script: ({ turn }) =>
+          turn < 2
+            ? { toolCalls: [{ name: 'lookup', arguments: { topic: `topic ${turn}` } }] }
+            : { text: 'done' },
+      });
+    const agentWith = (model: ReturnType<typeof lookups>) =>
+      bindModels(
+        defineAgent({
+          name: 'lookups',
+          instructions: 'Look it up.',
+          input: z.object({ topic: z.string() }),
+          tools: [lookup],
+          models: { plan: [model], execute: [model] },
+        }),
+        createModelCatalog({ openai: {} }),
+      ).bound;
+    const original = agentWith(lookups('original'));
+    await redis.client.hset(redis.keys.agents, 'lookups', JSON.stringify(manifestOf(original, Date.now())));
     const environment = runEnvironmentFromConfig(loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix }), {
       redis: redis.connect('worker'),
       keys: redis.keys,
       logger,
     });
     const request = RunRequest.parse({ agent: 'lookups', input: { topic: 'redis' } });
-    const outcome = await executeRun({
-      environment,
-      agents: new Map([['lookups', bound]]),
-      job: { runId, request },
-      signal: new AbortController().signal,
-      shouldRelease: () => false,
-      lastAttempt: true,
-    });
-    expect(outcome).toMatchObject({ kind: 'finished', state: { status: 'succeeded', step: 2 } });
+    const execute = (runId: string, bound: typeof original) =>
+      executeRun({
+        environment,
+        agents: new Map([['lookups', bound]]),
+        job: { runId, request },
+        signal: new AbortController().signal,
+        shouldRelease: () => false,
+        lastAttempt: true,
+      });
+    const fork = async (runId: string, fromStep: number) => {
+      const response = await as('default').inject({
+        method: 'POST',
+        url: `/v1/runs/${runId}/fork`,
+        payload: { fromStep },
+      });
+      expect(response.statusCode).toBe(202);
+      return response.json().runId as string;
+    };
+    const timelineOf = async (runId: string) =>
+      (await as('default').inject({ method: 'GET', url: `/v1/runs/${runId}/steps` })).json();
 
-    const forked = await as('default').inject({
-      method: 'POST',
-      url: `/v1/runs/${runId}/fork`,
-      payload: { fromStep: 1 },
-    });
-    expect(forked.statusCode).toBe(202);
-    const timeline = (
-      await as('default').inject({ method: 'GET', url: `/v1/runs/${forked.json().runId}/steps` })
-    ).json();
-    expect(timeline).toMatchObject({
+    const { runId } = (await post({ agent: 'lookups', input: { topic: 'redis' } })).json();
+    expect(await execute(runId, original)).toMatchObject({ state: { status: 'succeeded', step: 3 } });
+    const first = await fork(runId, 1);
+    expect(await timelineOf(first)).toMatchObject({
       status: 'queued',
       costUsd: 0,
       steps: [
         {
           step: 0,
           replayed: true,
-          modelCalls: [{ model: 'scripted:two-steps' }],
+          modelCalls: [{ model: 'scripted:original' }],
           toolCalls: [{ tool: 'lookup', outcome: 'success' }],
         },
       ],
     });
-    expect(timeline.steps).toHaveLength(1);
-    const source = (await as('default').inject({ method: 'GET', url: `/v1/runs/${runId}/steps` })).json();
-    expect(source.steps.map((step: { replayed?: boolean }) => step.replayed)).toEqual([undefined, undefined]);
+    // The first fork runs its steps 1 and 2 on another model; a fork of it from step 2 replays step 0
+    // from the original and step 1 from the first fork.
+    expect(await execute(first, agentWith(lookups('forked')))).toMatchObject({
+      state: { status: 'succeeded', step: 3 },
+    });
+    const second = await timelineOf(await fork(first, 2));
+    expect(
+      second.steps.map((step: { step: number; replayed?: boolean; modelCalls: Array<{ model: string }> }) => [
+        step.step,
+        step.replayed,
+        step.modelCalls[0]?.model,
+      ]),
+    ).toEqual([
+      [0, true, 'scripted:original'],
+      [1, true, 'scripted:forked'],
+    ]);
+    const source = await timelineOf(runId);
+    expect(source.steps.map((step: { replayed?: boolean }) => step.replayed)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('takes a run’s webhook only when it can be delivered: a signing secret, and a public target', async () => {
@@ -566,6 +598,37 @@ describe('the producer API', () => {
     });
     expect(local.statusCode).toBe(202);
     await allowing.close();
+  });
+
+  it('gives each tenant its own webhook secret, derived from the deployment’s, and only with a key', async () => {
+    const unsigned = await as('acme').inject({ method: 'GET', url: '/v1/webhook-secret' });
+    expect(unsigned.statusCode).toBe(422);
+    expect(unsigned.json()).toMatchObject({ title: 'webhooks_not_configured' });
+
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const signing = await buildApi({
+      config: loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix, PLAINLOOP_WEBHOOK_SECRET: secret }),
+      redis: redis.client,
+      logger,
+      authentication,
+    });
+    try {
+      const secrets = new Map<string, string>();
+      for (const tenant of ['acme', 'globex']) {
+        const response = await as(tenant, signing).inject({ method: 'GET', url: '/v1/webhook-secret' });
+        expect(response.statusCode).toBe(200);
+        expect(response.headers['cache-control']).toBe('no-store');
+        expect(response.json()).toEqual({ secret: webhookSecretOf(secret, tenant) });
+        secrets.set(tenant, response.json().secret);
+      }
+      expect(secrets.get('acme')).not.toBe(secrets.get('globex'));
+      expect([...secrets.values()]).not.toContain(secret);
+      const anonymous = await signing.inject({ method: 'GET', url: '/v1/webhook-secret' });
+      expect(anonymous.statusCode).toBe(401);
+      expect(anonymous.body).not.toContain('whsec_');
+    } finally {
+      await signing.close();
+    }
   });
 
   it('limits each tenant’s requests in a window, counted in Redis for every API replica', async () => {

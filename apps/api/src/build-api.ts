@@ -20,6 +20,7 @@ import { registerRunForkRoutes } from './routes/run-fork.ts';
 import { registerRunListRoutes } from './routes/run-list.ts';
 import { registerRunStepRoutes } from './routes/run-steps.ts';
 import { registerRunRoutes } from './routes/runs.ts';
+import { registerWebhookSecretRoutes } from './routes/webhook-secret.ts';
 
 export type ApiOptions = {
   config: PlainloopConfig;
@@ -35,7 +36,7 @@ const Health = z.object({ status: z.string() });
 /**
  * The HTTP producer API. Every body, query, path and reply is a zod schema: requests are validated by
  * them, replies checked against them, and the OpenAPI document generated from them. Closing the API
- * closes its queue; the Redis connection belongs to the caller.
+ * closes its queues; the Redis connection belongs to the caller.
  */
 export async function buildApi({
   config,
@@ -78,6 +79,7 @@ export async function buildApi({
   registerRunControlRoutes(app, { environment, queue, redis, keys });
   registerApprovalRoutes(app, { environment, queue });
   registerRunForkRoutes(app, submit);
+  registerWebhookSecretRoutes(app, config.webhooks);
   registerAgentRoutes(app, agents);
   registerModelRoutes(
     app,
@@ -114,6 +116,8 @@ export async function buildApi({
   registerOpenApiRoute(app);
   app.addHook('onClose', async () => {
     await queue.close();
+    // The webhook queue a cancel made, if one did.
+    await environment.close?.();
   });
   await app.ready();
   return app;

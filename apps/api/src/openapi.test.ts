@@ -51,6 +51,7 @@ describe('the OpenAPI document', () => {
         'GET /v1/agents',
         'GET /v1/models',
         'GET /v1/cost',
+        'GET /v1/webhook-secret',
         'GET /healthz',
         'GET /readyz',
       ].sort(),

@@ -44,6 +44,13 @@ describe('plainloop demo', () => {
     );
     expect(stdout.match(/^(research|lead)-\d\s+\S+\s+succeeded\s+\d+/gm)).toHaveLength(5);
     expect(stdout).toContain('scripted:research-plan, scripted:research-execute *');
+    expect(stdout).toMatch(
+      /^Webhook: research-1 ended succeeded; its result reached http:\/\/127\.0\.0\.1:\d+\/plainloop-webhook, signature verified\.$/m,
+    );
+    expect(stdout).toMatch(
+      /^Forked research-1 from step 2 with POST \/v1\/runs\/:id\/fork: run_\w+ succeeded\.$/m,
+    );
+    expect(stdout).toMatch(/^ {2}1 new steps for \$0\.\d+: source \$0\.\d+ in all, fork \$0\.\d+\.$/m);
     expect(stdout).toContain('All 5 runs succeeded.');
   }, 150_000);
 });
@@ -85,6 +92,19 @@ describe('plainloop errors', { timeout: 60_000 }, () => {
     const insecure = await plainloop(['api', '--insecure'], { ...fresh, REDIS_URL: 'redis://127.0.0.1:1' });
     expect(insecure.code).toBe(1);
     expect(insecure.stderr).toMatch(/^plainloop: cannot reach Redis/);
+  });
+
+  it('will not serve the API with a malformed webhook secret, and says so in one line', async () => {
+    const { code, stderr } = await plainloop(['api'], {
+      ...fresh,
+      PLAINLOOP_API_KEYS: 'acme:a-key-of-sixteen-chars',
+      PLAINLOOP_WEBHOOK_SECRET: 'hunter2',
+      // Checked before Redis: a Redis that cannot be reached must not be what it reports.
+      REDIS_URL: 'redis://127.0.0.1:1',
+    });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^plainloop: PLAINLOOP_WEBHOOK_SECRET must be whsec_ followed by .*\n$/);
+    expect(stderr).not.toContain('hunter2');
   });
 
   it('names a bad environment variable in one line', async () => {

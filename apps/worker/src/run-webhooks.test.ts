@@ -2,10 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  bindModels,
   cancelRun,
   defineAgent,
-  executeRun,
   newRunState,
   runEnvironmentFromConfig,
   runIdFor,
@@ -13,12 +11,19 @@ import {
 } from '@plainloop/agent';
 import { loadConfig, type PlainloopConfig } from '@plainloop/config';
 import { RunRequest, type RunState } from '@plainloop/contracts';
-import { createModelCatalog, scriptedModel } from '@plainloop/llm';
-import { createRunQueue, createWebhookQueue, type Redis, RunStore, runJobOptions } from '@plainloop/redis';
+import { scriptedModel } from '@plainloop/llm';
+import {
+  createRunQueue,
+  createWebhookQueue,
+  queueNames,
+  type Redis,
+  RunStore,
+  runJobOptions,
+} from '@plainloop/redis';
 import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import { readWebhookDelivery, WebhookPayload } from '@plainloop/webhooks';
-import type { Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { type RunningWorker, startWorker } from './start-worker.ts';
@@ -33,6 +38,24 @@ const greeter = defineAgent({
 const logger = createLogger({ service: 'worker-webhooks-test', level: 'silent' });
 
 type Delivery = { headers: IncomingHttpHeaders; body: string };
+
+/**
+ * Makes the next `count` additions to the webhook queue fail, in every part of the test (worker and
+ * API alike), as when Redis refuses a write; other queues are untouched. Counts the additions tried.
+ */
+function failWebhookEnqueues(count: number): { tried: number } {
+  const add = Queue.prototype.add;
+  const webhookAdds = { tried: 0 };
+  let failures = count;
+  vi.spyOn(Queue.prototype, 'add').mockImplementation(function (this: Queue, ...args) {
+    if (this.name !== queueNames.webhooks) return add.apply(this, args);
+    webhookAdds.tried += 1;
+    if (failures === 0) return add.apply(this, args);
+    failures -= 1;
+    return Promise.reject(new Error('the webhook queue is unreachable'));
+  });
+  return webhookAdds;
+}
 
 /** A webhook receiver on 127.0.0.1 that takes every delivery. */
 async function startReceiver() {
@@ -86,6 +109,7 @@ describe('run webhooks through a real worker', () => {
     worker = await startWorker({ config, redisUrl: redis.url, agents: [greeter], logger });
   });
   afterEach(async () => {
+    vi.restoreAllMocks();
     await worker.close();
     await runQueue.close();
     await webhookQueue.close();
@@ -143,17 +167,14 @@ describe('run webhooks through a real worker', () => {
     );
     // The API's side of the cancel: its own environment, built from the same config.
     const api = redis.connect();
+    const environment = runEnvironmentFromConfig(config, { redis: api, keys: redis.keys, logger });
     const outcome = await cancelRun(
-      {
-        environment: runEnvironmentFromConfig(config, { redis: api, keys: redis.keys, logger }),
-        queue: runQueue,
-        redis: api,
-        keys: redis.keys,
-      },
+      { environment, queue: runQueue, redis: api, keys: redis.keys },
       'default',
       state.runId,
       'the customer left',
     );
+    await environment.close?.();
     expect(outcome.kind).toBe('cancelled');
     await runQueue.resume();
 
@@ -187,32 +208,85 @@ describe('run webhooks through a real worker', () => {
     });
   });
 
-  it('ends the run all the same when its webhook cannot be queued, and says so in the log', async () => {
-    const failing = createLogger({ service: 'worker-webhooks-test', level: 'silent' });
-    const logged = vi.spyOn(failing, 'error');
-    const environment = {
-      ...runEnvironmentFromConfig(config, { redis: redis.client, keys: redis.keys, logger: failing }),
-      enqueueWebhook: vi.fn(async () => {
-        throw new Error('the queue is unreachable');
-      }),
-    };
+  it('retries the run job whose webhook could not be queued, and the webhook arrives from the retry', async () => {
+    const webhookAdds = failWebhookEnqueues(1);
     const request = RunRequest.parse({ agent: 'greeter', input: 'kim', webhook: { url: receiver.url } });
-    const runId = runIdFor(request);
-    const { bound } = bindModels(greeter, createModelCatalog({}));
-    const outcome = await executeRun({
-      environment,
-      agents: new Map([['greeter', bound]]),
-      job: { runId, request },
-      signal: new AbortController().signal,
-      shouldRelease: () => false,
-      lastAttempt: true,
-    });
-    expect(outcome).toMatchObject({ kind: 'finished', state: { status: 'succeeded', output: 'hello kim' } });
-    expect(environment.enqueueWebhook).toHaveBeenCalledWith({ tenantId: 'default', runId });
-    expect(logged).toHaveBeenCalledWith(
-      expect.objectContaining({ runId }),
-      'could not queue the webhook of an ended run: its result is not delivered (the API still has it)',
+    const { state } = await submitRun(
+      { store, queue: runQueue, events: new RunEventStream(producer, redis.keys), logger },
+      request,
+      Date.now(),
     );
-    expect(receiver.of(runId)).toHaveLength(0);
+    const delivery = await deliveredOnce(state.runId);
+    expect(WebhookPayload.parse(JSON.parse(delivery.body))).toMatchObject({
+      status: 'succeeded',
+      output: 'hello kim',
+    });
+    // The first attempt ended the run and failed on the enqueue; the second only queued the webhook.
+    expect(webhookAdds.tried).toBe(2);
+    const job = await runQueue.getJob(state.runId);
+    expect(job?.attemptsMade).toBe(2);
+    expect(job?.failedReason).toBe('the webhook queue is unreachable');
+    expect(await job?.getState()).toBe('completed');
+    expect(await store.load('default', state.runId)).toMatchObject({ status: 'succeeded', attempt: 1 });
+    const events = await new RunEventStream(producer, redis.keys).readRun('default', state.runId);
+    expect(events.filter(({ event }) => event.type === 'run.finished')).toHaveLength(1);
+  });
+
+  it('queues the webhook of an ended run when BullMQ gives up on its job', async () => {
+    // The run has ended; the last attempt of its job cannot queue the webhook, and fails for good.
+    failWebhookEnqueues(1);
+    const request = RunRequest.parse({ agent: 'greeter', input: 'lou', webhook: { url: receiver.url } });
+    const runId = runIdFor(request);
+    const now = Date.now();
+    await store.create({
+      ...newRunState(runId, request, now),
+      status: 'succeeded',
+      output: 'hello lou',
+      finishedAt: now,
+    });
+    await runQueue.add('run', { runId, request }, { ...runJobOptions, attempts: 1, jobId: runId });
+    await expect.poll(() => runQueue.getJobState(runId), { timeout: 10_000 }).toBe('failed');
+    const delivery = await deliveredOnce(runId);
+    expect(WebhookPayload.parse(JSON.parse(delivery.body))).toMatchObject({ status: 'succeeded' });
+    // The run that had ended stays as it ended: no internal_error over a webhook.
+    expect(await store.load('default', runId)).toMatchObject({ status: 'succeeded', output: 'hello lou' });
+  });
+
+  it('keeps the job of a run cancelled while queued when its webhook could not be queued, and a retried cancel queues it', async () => {
+    await runQueue.pause();
+    const request = RunRequest.parse({ agent: 'greeter', input: 'max', webhook: { url: receiver.url } });
+    const { state } = await submitRun(
+      { store, queue: runQueue, events: new RunEventStream(producer, redis.keys), logger },
+      request,
+      Date.now(),
+    );
+    const api = redis.connect();
+    const environment = runEnvironmentFromConfig(config, { redis: api, keys: redis.keys, logger });
+    const dependencies = { environment, queue: runQueue, redis: api, keys: redis.keys };
+    try {
+      failWebhookEnqueues(1);
+      await expect(cancelRun(dependencies, 'default', state.runId, 'changed my mind')).rejects.toThrow(
+        'the webhook queue is unreachable',
+      );
+      expect(await store.load('default', state.runId)).toMatchObject({ status: 'cancelled' });
+      // The job stays: when a worker takes it, it finds the run ended and queues the webhook.
+      expect(await runQueue.getJobState(state.runId)).not.toBe('unknown');
+      expect(await webhookQueue.getJobState(state.runId)).toBe('unknown');
+
+      // The producer retries its cancel (the API answered an error): the run has ended, its webhook is queued.
+      const retried = await cancelRun(dependencies, 'default', state.runId, 'changed my mind');
+      expect(retried.kind).toBe('already_finished');
+      const delivery = await deliveredOnce(state.runId);
+      expect(WebhookPayload.parse(JSON.parse(delivery.body))).toMatchObject({
+        status: 'cancelled',
+        error: { code: 'cancelled', message: 'changed my mind' },
+      });
+      // The job left behind runs to nothing: the webhook is queued once, and sent once.
+      await runQueue.resume();
+      await expect.poll(() => runQueue.getJobState(state.runId), { timeout: 10_000 }).toBe('completed');
+      await deliveredOnce(state.runId);
+    } finally {
+      await environment.close?.();
+    }
   });
 });

@@ -7,10 +7,11 @@ import {
   type CancelMessage,
   executeRun,
   manifestOf,
+  requestWebhook,
   runEnvironmentFromConfig,
 } from '@plainloop/agent';
 import { ConfigError, type PlainloopConfig } from '@plainloop/config';
-import { modelRefOf, RunJobData, type RunState } from '@plainloop/contracts';
+import { isTerminalStatus, modelRefOf, RunJobData, type RunState } from '@plainloop/contracts';
 import { createModelCatalog, loadPriceFile } from '@plainloop/llm';
 import { createKeySchema, createRedisClient, createRunQueue, queueNames } from '@plainloop/redis';
 import type { Logger } from '@plainloop/telemetry';
@@ -230,15 +231,22 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     if ((await job.getState()) !== 'failed') return;
     const data = RunJobData.safeParse(job.data);
     if (!data.success) return;
+    const { runId } = data.data;
+    const { tenantId } = data.data.request;
     const lost = /stalled/i.test(error.message);
-    const ended = await abandonRun(environment, data.data.request.tenantId, data.data.runId, {
+    const ended = await abandonRun(environment, tenantId, runId, {
       code: lost ? 'worker_lost' : 'internal_error',
       message: lost
         ? 'the workers running this run stopped responding too many times'
         : 'the run failed inside the worker; the logs have the details',
       retryable: false,
     });
-    logger.error({ err: error, runId: data.data.runId, ended }, 'run job failed for good');
+    logger.error({ err: error, runId, ended }, 'run job failed for good');
+    if (ended) return;
+    // The run had ended before its job gave up: perhaps every attempt failed to queue its webhook. This
+    // is the job's last word, so the webhook is queued here (a no-op when it already was).
+    const state = await environment.store.load(tenantId, runId);
+    if (state !== undefined && isTerminalStatus(state.status)) await requestWebhook(environment, state);
   }
 
   await worker.waitUntilReady();
@@ -272,6 +280,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       clearTimeout(forceTimer);
       await control.quit().catch(() => control.disconnect());
       await runQueue.close().catch(() => undefined);
+      await environment.close?.().catch(() => undefined);
       await redis.quit().catch(() => redis.disconnect());
     }
     logger.info({ workerId }, 'worker stopped');

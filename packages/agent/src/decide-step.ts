@@ -61,7 +61,6 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
         error: error.toStructured(),
         budget: error.detail,
       });
-      await session.emit({ type: 'budget.exceeded', step: state.step, ...error.detail });
       return;
     }
     if (error instanceof ContextOverflowError) {

@@ -17,7 +17,7 @@ import {
 import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import { defineTool, ToolError } from '@plainloop/tools';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { type BoundAgent, bindModels } from './bind-models.ts';
 import { type Agent, defineAgent } from './define-agent.ts';
@@ -814,5 +814,56 @@ describe('executeRun', () => {
     const again = await run(agents, runJob);
     expect(again).toMatchObject({ kind: 'finished', state: { status: 'succeeded' } });
     expect(counter.calls).toBe(3);
+  });
+
+  it('fails the attempt when an ended run’s webhook cannot be queued, with the run ended and told; the next attempt queues it', async () => {
+    const { model, counter } = countingModel(researchScript);
+    const agents = agentsOf(researchAgent(model));
+    const enqueueWebhook = vi
+      .fn(async () => undefined)
+      .mockRejectedValueOnce(new Error('the webhook queue is unreachable'));
+    environment = { ...environment, enqueueWebhook };
+    const runJob = job({
+      agent: 'research',
+      input: { topic: 'redis' },
+      webhook: { url: 'https://hooks.example.com/plainloop' },
+    });
+    await expect(run(agents, runJob)).rejects.toThrow('the webhook queue is unreachable');
+    // The run's own outcome does not depend on its webhook: ended, told, and written to the log of events.
+    const ended = await environment.store.load('default', runJob.runId);
+    expect(ended).toMatchObject({ status: 'succeeded', output: { summary: '2 texts about redis' } });
+    expect((await eventsOf(runJob.runId)).filter((event) => event.type === 'run.finished')).toHaveLength(1);
+
+    // BullMQ's retry of the job: the run is not run again, only its webhook queued.
+    expect(await run(agents, runJob)).toMatchObject({ kind: 'finished', state: { status: 'succeeded' } });
+    expect(enqueueWebhook).toHaveBeenCalledTimes(2);
+    expect(enqueueWebhook).toHaveBeenLastCalledWith({ tenantId: 'default', runId: runJob.runId });
+    expect(counter.calls).toBe(3);
+    expect(await environment.store.load('default', runJob.runId)).toEqual(ended);
+    expect((await eventsOf(runJob.runId)).filter((event) => event.type === 'run.finished')).toHaveLength(1);
+  });
+
+  it('tells of an exceeded budget even when the run’s webhook cannot be queued', async () => {
+    const { model } = countingModel(() => ({
+      toolCalls: [{ name: 'search', arguments: { query: 'again' } }],
+    }));
+    environment = {
+      ...environment,
+      enqueueWebhook: async () => {
+        throw new Error('the webhook queue is unreachable');
+      },
+    };
+    const runJob = job({
+      agent: 'research',
+      input: { topic: 'redis' },
+      limits: { maxCostUsd: 0.002 },
+      webhook: { url: 'https://hooks.example.com/plainloop' },
+    });
+    await expect(run(agentsOf(researchAgent(model)), runJob)).rejects.toThrow('unreachable');
+    expect(await environment.store.load('default', runJob.runId)).toMatchObject({
+      status: 'budget_exceeded',
+    });
+    const types = (await eventsOf(runJob.runId)).map((event) => event.type);
+    expect(types.slice(-2)).toEqual(['run.finished', 'budget.exceeded']);
   });
 });

@@ -49,12 +49,15 @@ export type RunOutcome =
  */
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
   const { environment, job, signal } = options;
-  const { state: stored } = await environment.store.create(
+  const { created, state: stored } = await environment.store.create(
     newRunState(job.runId, job.request, environment.now()),
   );
+  // A fork's record (with the source's turns) exists before its job: without it, `request` alone would
+  // start a plain run from step 0, re-running the replayed steps' tools. It ends by name instead.
+  const forkLost = job.fork !== undefined && created;
   if (isTerminalStatus(stored.status)) {
-    // BullMQ runs the job again when a worker died after the terminal checkpoint: queue the webhook the
-    // finish may not have queued (a no-op if it did).
+    // BullMQ runs the job again when a worker died after the terminal checkpoint, or when the finish
+    // could not queue the webhook (it throws for that): queue it now (a no-op if it was queued).
     await requestWebhook(environment, stored);
     return { kind: 'finished', state: stored };
   }
@@ -78,6 +81,11 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       await session.emit({ type: 'run.started', attempt: taken.attempt }, { input: logPayload(taken.input) });
     else await session.emit({ type: 'run.resumed', step: taken.step, attempt: taken.attempt });
 
+    if (forkLost) {
+      const message = `the fork of ${job.fork?.sourceRunId} from step ${job.fork?.fromStep} was lost before a worker took it; fork again`;
+      await finishRun(session, { status: 'failed', error: { code: 'fork_lost', message, retryable: false } });
+      return { kind: 'finished', state: session.state };
+    }
     if (bound === undefined) {
       const message = `no worker that picked this run up has an agent named ${taken.agent}`;
       await finishRun(session, {
@@ -153,13 +161,11 @@ async function runSteps(
     }
     const stop = checkLimits(session.state, limits);
     if (stop) {
-      const step = session.state.step;
       await finishRun(session, {
         status: stop.status,
         error: stop.error,
         ...(stop.budget ? { budget: stop.budget } : {}),
       });
-      if (stop.budget) await session.emit({ type: 'budget.exceeded', step, ...stop.budget });
       break;
     }
     await decideStep(session, bound, limits);

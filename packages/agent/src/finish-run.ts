@@ -9,13 +9,16 @@ export type Finish = {
   status: Exclude<RunStatus, 'queued' | 'running' | 'waiting'>;
   output?: unknown;
   error?: StructuredError;
-  /** The budget that ended the run, and by how much. */
+  /** The budget that ended the run, and by how much (also told in a `budget.exceeded` event). */
   budget?: BudgetDetail;
   /** The last step's turns, when finishing also completes a step. */
   appendTurns?: readonly Message[];
 };
 
-/** Ends the run in a named status, keeps its keys for the retention period, and says so in an event. */
+/**
+ * Ends the run in a named status, keeps its keys for the retention period, says so in an event, and
+ * queues its webhook. Throws after the terminal checkpoint when the webhook cannot be queued.
+ */
 export async function finishRun(session: RunSession, finish: Finish): Promise<RunState> {
   const now = session.environment.now();
   const completesStep = finish.appendTurns !== undefined;
@@ -37,7 +40,6 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
       ...(finish.appendTurns ? { appendTurns: finish.appendTurns } : {}),
     },
   );
-  await requestWebhook(session.environment, state);
   await session.emit(
     {
       type: 'run.finished',
@@ -50,6 +52,14 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
     },
     state.output === undefined ? {} : { output: logPayload(state.output) },
   );
+  // Here rather than at each caller, so that a failed webhook enqueue (which throws, below) cannot
+  // cost the run an event.
+  if (finish.budget)
+    await session.emit({
+      type: 'budget.exceeded',
+      step: completesStep ? state.step - 1 : state.step,
+      ...finish.budget,
+    });
   // After the fenced checkpoint, so only the run's true end reaches its thread. A crash before this is
   // repaired by the thread's next run, which appends the turns of an ended head before passing it.
   try {
@@ -58,14 +68,18 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
   } catch (error) {
     session.logger.warn({ err: error }, 'could not hand the thread on; its next run will, at its next poll');
   }
+  // Last, so that everything above is done when it throws: a retry finds the run ended and only queues
+  // the webhook again.
+  await requestWebhook(session.environment, state);
   return state;
 }
 
 /**
  * Queues the delivery of an ended run's result to its webhook, if it has one. Called after the terminal
- * checkpoint, and again by a worker that finds the run already ended (a crash may have come in between);
- * the job id is the run id, so a second call is a no-op. A failed enqueue is logged: the run has ended
- * either way, and its result stays readable from the API.
+ * checkpoint, and again wherever a run is found already ended (a run job that runs again, a run job
+ * BullMQ gave up on, a cancel of an ended run): the job id is the run id, so a second call is a no-op.
+ * A failed enqueue throws, never passes in silence: the run job (or the cancel request) fails, and its
+ * retry finds the run ended and queues the webhook again. Swallowed, the webhook would be lost for good.
  */
 export async function requestWebhook(environment: RunEnvironment, state: RunState): Promise<void> {
   if (state.webhook === undefined || environment.enqueueWebhook === undefined) return;
@@ -74,7 +88,8 @@ export async function requestWebhook(environment: RunEnvironment, state: RunStat
   } catch (error) {
     environment.logger.error(
       { err: error, runId: state.runId, tenantId: state.tenantId },
-      'could not queue the webhook of an ended run: its result is not delivered (the API still has it)',
+      'could not queue the webhook of an ended run: it is queued again when the job or request is retried',
     );
+    throw error;
   }
 }

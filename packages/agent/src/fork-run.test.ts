@@ -32,7 +32,7 @@ describe('forkRun', () => {
   let catalog: ReturnType<typeof createModelCatalog>;
   let agents: ReturnType<typeof agentsOf>;
 
-  function agentsOf() {
+  function agentsOf(limits: { maxIterations?: number } = {}) {
     const search = defineTool({
       name: 'search',
       description: 'Search the web',
@@ -58,6 +58,7 @@ describe('forkRun', () => {
       output: z.object({ summary: z.string() }),
       tools: [search, summarize],
       models: { plan: ['openai:gpt-4.1-mini'], execute: ['openai:gpt-4.1-mini'] },
+      limits,
     });
     return new Map([[agent.name, bindModels(agent, catalog).bound]]);
   }
@@ -198,6 +199,78 @@ describe('forkRun', () => {
     });
     expect(other.kind).toBe('conflict');
     expect(await queue.getJobCounts('wait')).toMatchObject({ wait: 2 });
+  });
+
+  it('counts a fork’s iterations from where it starts: a run stopped by max_iterations goes on in a fork', async () => {
+    agents = agentsOf({ maxIterations: 2 });
+    server.enqueue(
+      { kind: 'completion', toolCalls: [{ name: 'search', arguments: { query: 'redis' } }] },
+      { kind: 'completion', toolCalls: [{ name: 'summarize', arguments: { texts: ['redis: found it'] } }] },
+    );
+    const request = RunRequest.parse({ agent: 'research', input: { topic: 'redis' } });
+    const submitted = await submitRun(dependencies(), request, Date.now());
+    const stopped = await execute(submitted.state.runId, request);
+    expect(stopped).toMatchObject({ kind: 'finished', state: { status: 'max_iterations', step: 2 } });
+
+    const forked = await fork({ sourceRunId: submitted.state.runId, fromStep: 2 });
+    if (forked.kind !== 'created') throw new Error(`expected a fork, got ${forked.kind}`);
+    server.enqueue({ kind: 'completion', text: JSON.stringify({ summary: 'done at last' }) });
+    const outcome = await execute(forked.state.runId, request);
+    expect(outcome).toMatchObject({ kind: 'finished', state: { status: 'succeeded', step: 3, llmCalls: 1 } });
+  });
+
+  it('forks a fork: its models and what its replayed steps cost carry over; earlier steps belong to the original', async () => {
+    const source = await runSource();
+    const first = await fork({
+      sourceRunId: source.runId,
+      fromStep: 1,
+      models: { plan: ['openai:gpt-4.1'], execute: ['openai:gpt-4.1'] },
+    });
+    if (first.kind !== 'created') throw new Error(`expected a fork, got ${first.kind}`);
+    server.enqueue(
+      { kind: 'completion', toolCalls: [{ name: 'summarize', arguments: { texts: ['again'] } }] },
+      { kind: 'completion', text: JSON.stringify({ summary: 'the fork’s answer' }) },
+    );
+    const request = RunRequest.parse({ agent: 'research', input: { topic: 'redis' } });
+    await execute(first.state.runId, request);
+    const firstCalls = await environment.store.loadModelCalls('default', first.state.runId);
+
+    const second = await fork({ sourceRunId: first.state.runId, fromStep: 2 });
+    if (second.kind !== 'created') throw new Error(`expected a fork, got ${second.kind}`);
+    expect(second.state.models).toEqual({ plan: ['openai:gpt-4.1'], execute: ['openai:gpt-4.1'] });
+    const firstStepCost = first.state.forkedFrom?.costUsd ?? -1;
+    const ownStepCost = firstCalls.filter((call) => call.step === 1)[0]?.costUsd ?? -1;
+    expect(second.state.forkedFrom?.costUsd).toBeCloseTo(firstStepCost + ownStepCost, 12);
+    expect(await fork({ sourceRunId: first.state.runId, fromStep: 0 })).toMatchObject({
+      kind: 'invalid',
+      reason: expect.stringContaining(`fork ${source.runId} itself`),
+    });
+  });
+
+  it('ends a fork whose record was lost by name, without starting it afresh from its request', async () => {
+    const source = await runSource();
+    const forked = await fork({ sourceRunId: source.runId, fromStep: 2 });
+    if (forked.kind !== 'created') throw new Error(`expected a fork, got ${forked.kind}`);
+    const job = await queue.getJob(forked.state.runId);
+    expect(job?.data.fork).toEqual({ sourceRunId: source.runId, fromStep: 2 });
+    const keys = redis.keys.run('default', forked.state.runId);
+    await redis.client.del(keys.state, keys.turns);
+
+    const outcome = await executeRun({
+      environment,
+      agents,
+      catalog,
+      job: job?.data,
+      signal: new AbortController().signal,
+      shouldRelease: () => false,
+      lastAttempt: true,
+    });
+    expect(outcome).toMatchObject({
+      kind: 'finished',
+      state: { status: 'failed', error: { code: 'fork_lost' } },
+    });
+    expect(server.requests).toHaveLength(3);
+    expect(toolRuns).toEqual(['search:redis', 'summarize']);
   });
 
   it('fails a fork whose models this worker cannot call, by name, without calling any model', async () => {

@@ -59,6 +59,12 @@ export async function forkRun(
       kind: 'invalid',
       reason: `run ${source.runId} is on thread ${source.threadId}: a fork would write into that conversation, so runs on a thread cannot be forked`,
     };
+  const earlier = source.forkedFrom;
+  if (earlier !== undefined && fork.fromStep < earlier.step)
+    return {
+      kind: 'invalid',
+      reason: `run ${source.runId} is a fork of ${earlier.runId} from step ${earlier.step}: fork ${earlier.runId} itself for an earlier step`,
+    };
   if (fork.fromStep > source.step)
     return {
       kind: 'invalid',
@@ -71,12 +77,16 @@ export async function forkRun(
   if (last?.role === 'assistant' && last.toolCalls.length === 0)
     return {
       kind: 'invalid',
-      reason: `step ${fork.fromStep} of run ${source.runId} was its final answer: fork from an earlier step`,
+      reason: `step ${fork.fromStep} of run ${source.runId} ended it (a final answer, or one that could not be used): fork from an earlier step`,
     };
   const replayed = (await store.loadModelCalls(source.tenantId, source.runId)).filter(
     (call) => call.step < fork.fromStep,
   );
   const limits = fork.limits ?? source.limits;
+  // A fork of a fork keeps its source's models unless it names its own, and counts what the source
+  // itself replayed among the replayed steps.
+  const models = fork.models ?? source.models;
+  const inherited = earlier ?? { usage: emptyUsage, costUsd: 0 };
   const request: RunRequest = {
     agent: source.agent,
     input: source.input,
@@ -91,7 +101,7 @@ export async function forkRun(
     requestHash: forkHashOf({
       sourceRunId: source.runId,
       fromStep: fork.fromStep,
-      ...(fork.models === undefined ? {} : { models: fork.models }),
+      ...(models === undefined ? {} : { models }),
       ...(limits === undefined ? {} : { limits }),
       ...(fork.webhook === undefined ? {} : { webhook: fork.webhook }),
     }),
@@ -99,10 +109,13 @@ export async function forkRun(
     forkedFrom: {
       runId: source.runId,
       step: fork.fromStep,
-      usage: replayed.reduce((total, call) => addUsage(total, call.usage), { ...emptyUsage }),
-      costUsd: replayed.reduce((total, call) => total + call.costUsd, 0),
+      usage: replayed.reduce((total, call) => addUsage(total, call.usage), { ...inherited.usage }),
+      costUsd: replayed.reduce((total, call) => total + call.costUsd, inherited.costUsd),
     },
-    ...(fork.models === undefined ? {} : { models: fork.models }),
+    ...(models === undefined ? {} : { models }),
   };
-  return submitPreparedRun(dependencies, initial, request, turns);
+  return submitPreparedRun(dependencies, initial, request, turns, {
+    sourceRunId: source.runId,
+    fromStep: fork.fromStep,
+  });
 }

@@ -9,6 +9,7 @@ export * from './define-agent.ts';
 export * from './errors/agent-definition-error.ts';
 export * from './errors/budget-exceeded-error.ts';
 export * from './execute-run.ts';
+export { requestWebhook } from './finish-run.ts';
 export * from './fork-run.ts';
 export * from './load-agents.ts';
 export * from './run-environment.ts';

@@ -76,6 +76,11 @@ export type RunEnvironment = {
   wakeRun?: (runId: string) => Promise<void>;
   /** Queues the delivery of an ended run's result to its webhook (once per run: the job id is the run id). */
   enqueueWebhook?: (run: WebhookJobData) => Promise<void>;
+  /**
+   * Releases what the environment made on first use (the webhook queue); the Redis connection stays
+   * the caller's. Its owner calls it on shutdown, before closing the connection.
+   */
+  close?: () => Promise<void>;
   models: {
     breaker: CircuitBreaker;
     admission: AdmissionControl;
@@ -106,6 +111,7 @@ const defaultThreadSettings: ThreadSettings = { retentionSeconds: 30 * 24 * 3600
 /** Wires the step machine's environment on one Redis connection. */
 export function createRunEnvironment(options: RunEnvironmentOptions): RunEnvironment {
   const { redis, keys } = options;
+  const webhooks = options.webhooks ? webhookEnqueuer(redis, keys, options.webhooks) : undefined;
   return {
     store: new RunStore(redis, keys),
     events: new RunEventStream(redis, keys),
@@ -128,7 +134,10 @@ export function createRunEnvironment(options: RunEnvironmentOptions): RunEnviron
           }),
         }
       : {}),
-    ...(options.webhooks ? { enqueueWebhook: webhookEnqueuer(redis, keys, options.webhooks) } : {}),
+    ...(webhooks ? { enqueueWebhook: (run: WebhookJobData) => webhooks.enqueue(run) } : {}),
+    close: async () => {
+      await webhooks?.close();
+    },
     models: {
       breaker: new CircuitBreaker(redis, keys, options.models.breaker),
       admission: new AdmissionControl(redis, keys, options.models.limits),

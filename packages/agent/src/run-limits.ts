@@ -32,7 +32,8 @@ export type LimitStop = {
  * spend guard (budgets/spend-guard.ts) then checks the next call's estimate before it is made.
  */
 export function checkLimits(state: RunState, limits: AgentLimits): LimitStop | undefined {
-  if (state.step >= limits.maxIterations) {
+  // A fork's limits count its own work: the steps it replayed cost it nothing, like their tokens.
+  if (state.step - (state.forkedFrom?.step ?? 0) >= limits.maxIterations) {
     return {
       status: 'max_iterations',
       error: {

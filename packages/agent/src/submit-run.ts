@@ -43,12 +43,13 @@ export async function submitPreparedRun(
   initial: RunState,
   request: RunRequest,
   turns: readonly Message[],
+  fork?: RunJobData['fork'],
 ): Promise<SubmitResult> {
   const { runId } = initial;
   const { created, state } = await dependencies.store.create(initial, turns);
   if (!created && state.requestHash !== initial.requestHash) return { kind: 'conflict', state };
   if (created || state.status === 'queued') {
-    const data: RunJobData = { runId, request };
+    const data: RunJobData = { runId, request, ...(fork === undefined ? {} : { fork }) };
     const job = await dependencies.queue.add('run', data, { ...runJobOptions, jobId: runId });
     // An idempotency key reused after its old run expired can meet that run's finished job, still kept
     // by BullMQ under the same id; adding was then a no-op, so the old job makes way for the new run.

@@ -104,6 +104,9 @@ export type RunTimeline = { runId: string; status: RunStatus; costUsd: number; s
 /** `status` is the run's: `cancelled` at once for a queued or waiting run; a running one has `cancel: 'requested'`. */
 export type CancelReply = { runId: string; status: RunStatus; cancel?: 'requested' };
 
+/** The caller's tenant's webhook secret (`GET /v1/webhook-secret`), for `verifyWebhook`. */
+export type WebhookSecretReply = { secret: string };
+
 export type ApprovalReply = { runId: string; callId: string; decision: 'approved' | 'denied' };
 
 /** An event of a run's stream, with its stream id (what `lastEventId` resumes after). */

@@ -239,4 +239,21 @@ describe('the HTTP client', () => {
     );
     expect(server.requests[0]?.headers['idempotency-key']).toBe('f-1');
   });
+
+  it('reads the tenant’s webhook secret with its key, and says when the deployment signs no webhooks', async () => {
+    const secret = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
+    server = await startScriptedServer((_request, response, index) =>
+      index === 0
+        ? sendJson(response, 200, { secret })
+        : sendProblem(response, 422, 'webhooks_not_configured', 'this deployment signs no webhooks'),
+    );
+    const client = new PlainloopClient({ baseUrl: server.url, apiKey: 'key-1' });
+    expect(await client.webhookSecret()).toEqual({ secret });
+    expect(server.requests[0]).toMatchObject({ method: 'GET', url: '/v1/webhook-secret' });
+    expect(server.requests[0]?.headers.authorization).toBe('Bearer key-1');
+    expect(await failureOf(client.webhookSecret())).toMatchObject({
+      status: 422,
+      code: 'webhooks_not_configured',
+    });
+  });
 });

@@ -18,6 +18,7 @@ import type {
   RunPage,
   RunTimeline,
   StreamedEvent,
+  WebhookSecretReply,
 } from './api-replies.ts';
 import { HttpTransport } from './http-transport.ts';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
@@ -230,6 +231,14 @@ export class PlainloopClient {
   /** The agents the workers published: input schema, tools, models, limits. */
   async agents(options: RequestOptions = {}): Promise<AgentManifest[]> {
     return (await this.#get<{ agents: AgentManifest[] }>('/v1/agents', {}, options)).body.agents;
+  }
+
+  /**
+   * The secret your receivers verify this tenant's webhooks with (`verifyWebhook`): the tenant's own,
+   * derived from the deployment's, so it verifies no other tenant's deliveries.
+   */
+  async webhookSecret(options: RequestOptions = {}): Promise<WebhookSecretReply> {
+    return (await this.#get<WebhookSecretReply>('/v1/webhook-secret', {}, options)).body;
   }
 
   #get<T>(path: string, query: Record<string, string | number | undefined>, options: RequestOptions) {

@@ -222,13 +222,16 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       claimIdleMs: env.PLAINLOOP_METRICS_CLAIM_IDLE_MS,
     },
     webhooks: {
-      /** The signing secret (Standard Webhooks, `whsec_` + base64); runs with a webhook need it. */
+      /**
+       * The deployment's webhook secret (Standard Webhooks, `whsec_` + base64); each tenant's signing key
+       * is derived from it. Runs with a webhook need it.
+       */
       secret: env.PLAINLOOP_WEBHOOK_SECRET,
       /** Whether a webhook may target loopback, private, link-local or other internal addresses. */
       allowPrivateTargets: env.PLAINLOOP_WEBHOOK_ALLOW_PRIVATE,
       attempts: env.PLAINLOOP_WEBHOOK_ATTEMPTS,
       timeoutMs: env.PLAINLOOP_WEBHOOK_TIMEOUT_MS,
-      /** The first retry's delay; each later one doubles it (BullMQ's exponential backoff). */
+      /** The first retry's delay; each later one five times the last, up to 6 hours (±20%). */
       backoffMs: env.PLAINLOOP_WEBHOOK_BACKOFF_MS,
       concurrency: env.PLAINLOOP_WEBHOOK_CONCURRENCY,
     },

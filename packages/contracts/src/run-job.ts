@@ -8,6 +8,11 @@ import { RunRequest } from './run-request.ts';
 export const RunJobData = z.object({
   runId: z.string().regex(/^run_[a-zA-Z0-9_-]{8,64}$/),
   request: RunRequest,
+  /**
+   * Set on a fork's job: the API created the fork (with the source's turns) before queueing it, so a
+   * worker that finds no run for this job must not start one from `request` as a new run.
+   */
+  fork: z.object({ sourceRunId: z.string(), fromStep: z.int().min(0) }).optional(),
 });
 export type RunJobData = z.infer<typeof RunJobData>;
 

@@ -61,6 +61,21 @@ describe('RunStore', () => {
     expect(await store.load('acme', 'run_1')).toEqual(newRun('run_1'));
   });
 
+  it('creates a run with the turns it starts from, however many, and only when it creates it', async () => {
+    const turns = Array.from({ length: 12_000 }, (_, index) => ({
+      role: 'user' as const,
+      content: `turn ${index}`,
+    }));
+    expect((await store.create(newRun('run_fork'), turns)).created).toBe(true);
+    const stored = await store.loadTurns('acme', 'run_fork');
+    expect(stored).toHaveLength(12_000);
+    expect(stored.at(-1)).toEqual({ role: 'user', content: 'turn 11999' });
+    expect((await store.create(newRun('run_fork'), [{ role: 'user', content: 'again' }])).created).toBe(
+      false,
+    );
+    expect(await store.loadTurns('acme', 'run_fork')).toHaveLength(12_000);
+  });
+
   it('keeps runs of one tenant out of reach of another', async () => {
     await store.create(newRun('run_1'));
     expect(await store.load('other-tenant', 'run_1')).toBeUndefined();

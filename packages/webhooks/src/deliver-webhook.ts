@@ -4,14 +4,19 @@ import type { Logger } from '@plainloop/telemetry';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
 import { WebhookDeliveryError } from './errors/webhook-delivery-error.ts';
+import { WebhookTargetRefusedError } from './errors/webhook-target-refused-error.ts';
 import { postWebhook } from './post-webhook.ts';
 import { type ResolveHost, resolveWebhookTarget } from './resolve-webhook-target.ts';
 import { signedHeaders, signingKeyOf } from './sign-webhook.ts';
+import { tenantSigningKeyOf } from './tenant-webhook-secret.ts';
 import { type AttemptOutcome, WebhookDeliveryRecord } from './webhook-delivery.ts';
 import { webhookPayloadOf } from './webhook-payload.ts';
 
 type WebhookDeliverySettings = {
-  /** The signing secret, `whsec_` + base64 (`PLAINLOOP_WEBHOOK_SECRET`). */
+  /**
+   * The deployment's secret, `whsec_` + base64 (`PLAINLOOP_WEBHOOK_SECRET`): each tenant's deliveries
+   * are signed with a key derived from it (`webhookSecretOf`), never with it.
+   */
   secret: string;
   allowPrivateTargets: boolean;
   /** Per attempt: connecting, sending, and the receiver's status line. */
@@ -38,15 +43,17 @@ const WebhookJob = z.object({ tenantId: z.string().min(1), runId: z.string().min
 
 /**
  * The processor of `plainloop-webhooks`: one attempt at delivering one run's result. The body is built
- * from the run as stored, signed for this attempt, and POSTed to the address its host was checked at. A
- * 2xx delivers; anything else throws, and BullMQ retries with its backoff until the attempts run out.
+ * from the run as stored, signed for this attempt with the run's tenant's key, and POSTed to the address
+ * its host was checked at. A 2xx delivers; anything else throws, and BullMQ retries with its backoff
+ * until the attempts run out. A refused target is not retried: the URL, or where its name points, is
+ * not for a delivery, and trying again for hours would change nothing.
  */
 export function webhookProcessor(
   dependencies: WebhookDeliveryDependencies,
 ): (job: Job) => Promise<DeliveryResult> {
   const { redis, keys, logger, settings } = dependencies;
   const store = new RunStore(redis, keys);
-  const key = signingKeyOf(settings.secret);
+  const masterKey = signingKeyOf(settings.secret);
   const now = dependencies.now ?? Date.now;
 
   return async (job) => {
@@ -76,7 +83,7 @@ export function webhookProcessor(
       settings.retentionSeconds,
     );
     const attempt = job.attemptsMade + 1;
-    const final = attempt >= (job.opts.attempts ?? 1);
+    const lastAttempt = attempt >= (job.opts.attempts ?? 1);
     // The URL may carry the receiver's own token in its query: logs name the host only.
     const host = new URL(state.webhook.url).host;
     await record.attemptStarted();
@@ -97,22 +104,34 @@ export function webhookProcessor(
       const headers = {
         'content-type': 'application/json',
         'user-agent': 'plainloop-webhooks',
-        ...signedHeaders(key, { id: runId, timestampSeconds: Math.floor(now() / 1000), body }),
+        ...signedHeaders(tenantSigningKeyOf(masterKey, tenantId), {
+          id: runId,
+          timestampSeconds: Math.floor(now() / 1000),
+          body,
+        }),
       };
       statusCode = await postWebhook(target, { body, headers, timeoutMs: settings.timeoutMs });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const answered = error instanceof WebhookDeliveryError ? error.statusCode : undefined;
+      const refused = error instanceof WebhookTargetRefusedError;
+      const final = lastAttempt || refused;
       await writeDown({
         kind: 'failed',
         final,
-        error: message,
+        error: refused ? `${message}; not retried` : message,
         ...(answered === undefined ? {} : { statusCode: answered }),
       });
       logger.warn(
         { runId, tenantId, host, attempt, final, err: error },
-        final ? 'webhook delivery failed for good' : 'webhook delivery failed; it is retried',
+        refused
+          ? 'webhook target refused: the delivery failed for good'
+          : final
+            ? 'webhook delivery failed for good'
+            : 'webhook delivery failed; it is retried',
       );
+      // BullMQ ends an UnrecoverableError's job `failed` whatever attempts are left.
+      if (refused) throw new UnrecoverableError(message);
       throw error;
     }
     await writeDown({ kind: 'delivered', statusCode, at: now() });

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '@plainloop/config';
 import { RunState } from '@plainloop/contracts';
-import { createWebhookQueue, RunStore, webhookEnqueuer } from '@plainloop/redis';
+import { createWebhookQueue, RunStore, type WebhookEnqueuer, webhookEnqueuer } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import type { Queue, Worker } from 'bullmq';
@@ -11,11 +11,15 @@ import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ResolvedAddress } from './resolve-webhook-target.ts';
 import { type StartWebhookWorkerOptions, startWebhookWorker } from './start-webhook-worker.ts';
+import { webhookSecretOf } from './tenant-webhook-secret.ts';
 import { readWebhookDelivery } from './webhook-delivery.ts';
 import { WebhookPayload } from './webhook-payload.ts';
 
 const logger = createLogger({ service: 'webhooks-test', level: 'silent' });
+/** The deployment's secret; deliveries are signed with each tenant's secret derived from it. */
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
+/** What the receivers of tenant acme, the tenant of every run here, verify with. */
+const acmeSecret = webhookSecretOf(secret, 'acme');
 
 type Delivery = { path: string; headers: IncomingHttpHeaders; body: string; at: number };
 /** What the receiver does with its n-th request (0-based): answer with a status, or never answer. */
@@ -91,6 +95,7 @@ describe('the webhook worker', () => {
   let queue: Queue;
   let worker: Worker | undefined;
   let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
+  let enqueuer: WebhookEnqueuer | undefined;
 
   beforeEach(async () => {
     redis = await useTestRedis();
@@ -100,6 +105,8 @@ describe('the webhook worker', () => {
   afterEach(async () => {
     await worker?.close();
     worker = undefined;
+    await enqueuer?.close();
+    enqueuer = undefined;
     await receiver?.close();
     receiver = undefined;
     await queue.close();
@@ -131,10 +138,11 @@ describe('the webhook worker', () => {
       concurrency: config.webhooks.concurrency,
       ...overrides,
     });
-    return webhookEnqueuer(redis.client, redis.keys, {
+    enqueuer = webhookEnqueuer(redis.client, redis.keys, {
       attempts: config.webhooks.attempts,
       backoffMs: config.webhooks.backoffMs,
     });
+    return enqueuer.enqueue;
   }
 
   async function settled(runId: string): Promise<string> {
@@ -142,7 +150,7 @@ describe('the webhook worker', () => {
     return queue.getJobState(runId);
   }
 
-  it('delivers the ended run, signed so the standardwebhooks library verifies it, and nothing else does', async () => {
+  it('delivers the ended run, signed so the standardwebhooks library verifies it with its tenant’s secret, and nothing else does', async () => {
     receiver = await startReceiver(() => 200);
     const enqueue = await start({});
     await store.create(endedRun('run_webhook00001', receiver.url));
@@ -159,7 +167,7 @@ describe('the webhook worker', () => {
       'webhook-id': 'run_webhook00001',
     });
     expect(Number(headers['webhook-timestamp'])).toBeCloseTo(Date.now() / 1000, -1);
-    const verified = new Webhook(secret).verify(delivery.body, headers);
+    const verified = new Webhook(acmeSecret).verify(delivery.body, headers);
     expect(WebhookPayload.parse(verified)).toEqual({
       type: 'run.finished',
       runId: 'run_webhook00001',
@@ -175,11 +183,16 @@ describe('the webhook worker', () => {
     });
 
     const tampered = delivery.body.replace('It shipped yesterday.', 'It was cancelled.');
-    expect(() => new Webhook(secret).verify(tampered, headers)).toThrow(WebhookVerificationError);
-    const otherSecret = `whsec_${randomBytes(32).toString('base64')}`;
-    expect(() => new Webhook(otherSecret).verify(delivery.body, headers)).toThrow(WebhookVerificationError);
+    expect(() => new Webhook(acmeSecret).verify(tampered, headers)).toThrow(WebhookVerificationError);
+    // Another tenant's receiver, and anyone holding the deployment's own secret, cannot verify it.
+    for (const other of [
+      webhookSecretOf(secret, 'globex'),
+      secret,
+      `whsec_${randomBytes(32).toString('base64')}`,
+    ])
+      expect(() => new Webhook(other).verify(delivery.body, headers)).toThrow(WebhookVerificationError);
     const replayed = { ...headers, 'webhook-timestamp': String(Math.floor(Date.now() / 1000) + 1) };
-    expect(() => new Webhook(secret).verify(delivery.body, replayed)).toThrow(WebhookVerificationError);
+    expect(() => new Webhook(acmeSecret).verify(delivery.body, replayed)).toThrow(WebhookVerificationError);
 
     const state = await readWebhookDelivery(redis.client, redis.keys, 'acme', 'run_webhook00001');
     expect(state).toMatchObject({ status: 'delivered', attempts: 1, lastStatusCode: 200 });
@@ -189,18 +202,22 @@ describe('the webhook worker', () => {
     expect(ttl).toBeGreaterThan(7 * 24 * 3600 - 60);
   });
 
-  it('enqueues a run once: a second enqueue of the same run sends nothing more', async () => {
+  it('enqueues a run once: a second enqueue of the same run sends nothing more, even after its job is gone', async () => {
     receiver = await startReceiver(() => 200);
     const enqueue = await start({});
     await store.create(endedRun('run_webhook00002', receiver.url));
     await enqueue({ tenantId: 'acme', runId: 'run_webhook00002' });
     expect(await settled('run_webhook00002')).toBe('completed');
     await enqueue({ tenantId: 'acme', runId: 'run_webhook00002' });
+    // Completed jobs are removed after a day; the delivery's record lasts as long as the run.
+    await queue.remove('run_webhook00002');
+    await enqueue({ tenantId: 'acme', runId: 'run_webhook00002' });
+    expect(await queue.getJobState('run_webhook00002')).toBe('unknown');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receiver.deliveries).toHaveLength(1);
   });
 
-  it('retries a failing receiver with backoff under the same webhook-id until it takes the delivery', async () => {
+  it('retries a failing receiver under the same webhook-id, each wait five times the last, until it takes the delivery', async () => {
     receiver = await startReceiver((index) => (index < 2 ? 500 : 200));
     const enqueue = await start({ PLAINLOOP_WEBHOOK_BACKOFF_MS: '150' });
     await store.create(endedRun('run_webhook00003', receiver.url));
@@ -213,11 +230,14 @@ describe('the webhook worker', () => {
       new Set(['run_webhook00003']),
     );
     for (const each of deliveries)
-      new Webhook(secret).verify(each.body, each.headers as Record<string, string>);
+      new Webhook(acmeSecret).verify(each.body, each.headers as Record<string, string>);
     const [first, second, third] = deliveries.map((each) => each.at) as [number, number, number];
-    // Exponential from 150 ms: 150 then 300 (a few ms of timer slack allowed).
-    expect(second - first).toBeGreaterThanOrEqual(140);
-    expect(third - second).toBeGreaterThanOrEqual(290);
+    // From 150 ms, five times longer each time, ±20%: 120–180 ms, then 600–900 ms (BullMQ's exponential
+    // backoff would have waited 300 ms).
+    expect(second - first).toBeGreaterThanOrEqual(115);
+    expect(second - first).toBeLessThan(500);
+    expect(third - second).toBeGreaterThanOrEqual(590);
+    expect(third - second).toBeLessThan(2_000);
     const state = await readWebhookDelivery(redis.client, redis.keys, 'acme', 'run_webhook00003');
     expect(state).toMatchObject({ status: 'delivered', attempts: 3, lastStatusCode: 200 });
     expect(state?.lastError).toBeUndefined();
@@ -279,26 +299,46 @@ describe('the webhook worker', () => {
     });
   });
 
-  it('refuses a host that resolves to an internal address before connecting to it', async () => {
+  it('refuses a host that resolves to an internal address before connecting to it, and does not try again', async () => {
     receiver = await startReceiver(() => 200);
     // The name resolves to this machine: a connection would reach the receiver, so none must be made.
     const resolveHost = vi.fn(
       async (): Promise<ResolvedAddress[]> => [{ address: '::ffff:127.0.0.1', family: 6 }],
     );
+    // Attempts are left (3), and the backoff is short: a retry would show as a second lookup.
     const enqueue = await start(
-      { PLAINLOOP_WEBHOOK_ALLOW_PRIVATE: 'false', PLAINLOOP_WEBHOOK_ATTEMPTS: '1' },
+      { PLAINLOOP_WEBHOOK_ALLOW_PRIVATE: 'false', PLAINLOOP_WEBHOOK_BACKOFF_MS: '50' },
       { resolveHost },
     );
     await store.create(endedRun('run_webhook00006', `http://hooks.example.test:${receiver.port}/hook`));
     await enqueue({ tenantId: 'acme', runId: 'run_webhook00006' });
     expect(await settled('run_webhook00006')).toBe('failed');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(resolveHost).toHaveBeenCalledTimes(1);
     expect(resolveHost).toHaveBeenCalledWith('hooks.example.test');
     expect(receiver.connections()).toBe(0);
+    expect((await queue.getJob('run_webhook00006'))?.attemptsMade).toBe(1);
     expect(await readWebhookDelivery(redis.client, redis.keys, 'acme', 'run_webhook00006')).toEqual({
       status: 'failed',
       attempts: 1,
       lastError:
-        'the webhook host hooks.example.test resolves to ::ffff:127.0.0.1, which is not a public address',
+        'the webhook host hooks.example.test resolves to ::ffff:127.0.0.1, which is not a public address; not retried',
+    });
+  });
+
+  it('ends a delivery to a URL with credentials failed at its first attempt, even with private targets allowed', async () => {
+    receiver = await startReceiver(() => 200);
+    const enqueue = await start({ PLAINLOOP_WEBHOOK_BACKOFF_MS: '50' });
+    await store.create(endedRun('run_webhook00010', `http://user:pass@127.0.0.1:${receiver.port}/hook`));
+    await enqueue({ tenantId: 'acme', runId: 'run_webhook00010' });
+    expect(await settled('run_webhook00010')).toBe('failed');
+    expect(receiver.connections()).toBe(0);
+    expect((await queue.getJob('run_webhook00010'))?.attemptsMade).toBe(1);
+    expect(await readWebhookDelivery(redis.client, redis.keys, 'acme', 'run_webhook00010')).toEqual({
+      status: 'failed',
+      attempts: 1,
+      lastError:
+        'the webhook url must not carry a user name or password (deliveries are signed instead); not retried',
     });
   });
 

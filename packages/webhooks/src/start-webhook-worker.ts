@@ -1,6 +1,7 @@
 import { queueNames } from '@plainloop/redis';
 import { Worker } from 'bullmq';
 import { type WebhookDeliveryDependencies, webhookProcessor } from './deliver-webhook.ts';
+import { webhookBackoffStrategy } from './webhook-retry-schedule.ts';
 
 export type StartWebhookWorkerOptions = WebhookDeliveryDependencies & {
   /** Deliveries in flight at once in this process. */
@@ -21,6 +22,9 @@ export async function startWebhookWorker(options: StartWebhookWorkerOptions): Pr
     connection: options.redis,
     prefix: options.keys.queuePrefix,
     concurrency: options.concurrency,
+    // The jobs' `backoff: {type: 'webhook'}`: waits that grow fivefold, up to hours (BullMQ's own
+    // exponential backoff would spend every attempt within minutes).
+    settings: { backoffStrategy: webhookBackoffStrategy },
     ...(options.name ? { name: options.name } : {}),
   });
   worker.on('error', (error) => options.logger.error({ err: error }, 'webhook worker error'));

@@ -64,12 +64,15 @@ export function registerRunStepRoutes(
     const state = await dependencies.store.load(tenantId, runId);
     if (state === undefined) return sendProblem(reply, 404, 'run_not_found', `no run ${runId}`);
     const steps = await timelineOf(dependencies, tenantId, runId);
-    // A fork's first steps are the source's, replayed from its record: shown as the source had them.
-    const forked = state.forkedFrom;
-    if (forked !== undefined && forked.step > 0) {
-      const replayed = await timelineOf(dependencies, tenantId, forked.runId);
+    // A fork's first steps are its source's, replayed from the record: shown as the source had them,
+    // and a fork of a fork goes on up to the run that made them (a few levels at most in practice).
+    let origin = state.forkedFrom;
+    for (let depth = 0; origin !== undefined && depth < 10; depth += 1) {
+      const { runId: sourceId, step: fromStep } = origin;
+      const replayed = await timelineOf(dependencies, tenantId, sourceId);
       for (const step of replayed.values())
-        if (step.step < forked.step) steps.set(step.step, { ...step, replayed: true });
+        if (step.step < fromStep && !steps.has(step.step)) steps.set(step.step, { ...step, replayed: true });
+      origin = (await dependencies.store.load(tenantId, sourceId))?.forkedFrom;
     }
     return reply.send({
       runId,

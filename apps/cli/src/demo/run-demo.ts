@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PlainloopClient } from '@plainloop/client';
 import type { PlainloopConfig } from '@plainloop/config';
 import type { AgentManifest } from '@plainloop/contracts';
 import {
@@ -14,6 +15,7 @@ import {
   startPrivateRedisServer,
 } from '@plainloop/redis';
 import { RunEventStream } from '@plainloop/telemetry';
+import { demoFork } from './demo-fork.ts';
 import { demoRuns } from './demo-runs.ts';
 import { describeEvent } from './describe-event.ts';
 import {
@@ -25,6 +27,7 @@ import {
 } from './fleet-processes.ts';
 import { formatTable } from './format-table.ts';
 import { metricsSummary } from './metrics-summary.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
 
 export type DemoOptions = {
   config: PlainloopConfig;
@@ -76,7 +79,8 @@ async function waitForAgents(baseUrl: string, names: string[], deadline: number)
 /**
  * `plainloop demo`: a first look at the whole fleet on one machine. Starts Redis if REDIS_URL is unset,
  * the API and two worker processes, enqueues runs of the example agents over HTTP, prints each run's
- * events as they happen and a summary table, then stops everything. Exits 0 when every run succeeded.
+ * events as they happen and a summary table, shows a webhook delivered and verified and a fork of a
+ * finished run, then stops everything. Exits 0 when every run, the webhook and the fork succeeded.
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const output = options.output ?? process.stdout;
@@ -100,6 +104,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const baseUrl = `http://127.0.0.1:${port}`;
   const metricsPort = await freePort();
   const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+  // The deployment's webhook secret: the fleet derives each tenant's signing secret from it.
+  const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`;
   const childEnvironment: NodeJS.ProcessEnv = {
     ...options.environment,
     REDIS_URL: redisUrl,
@@ -110,6 +116,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     PLAINLOOP_CONCURRENCY: '2',
     PLAINLOOP_METRICS_PORT: String(metricsPort),
     PLAINLOOP_API_KEYS: `default:${demoKey}`,
+    PLAINLOOP_WEBHOOK_SECRET: webhookSecret,
+    // The demo's webhook receiver is on this machine; a deployment refuses private targets by default.
+    PLAINLOOP_WEBHOOK_ALLOW_PRIVATE: 'true',
   };
   const fleet: FleetProcess[] = [
     startPlainloopProcess('api', ['api'], childEnvironment, logDirectory),
@@ -121,11 +130,17 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   fleetDied.catch(() => {});
   const redis = await connectRedis(redisUrl, 'worker', 'plainloop-demo');
   const events = new RunEventStream(redis, createKeySchema(prefix));
+  const client = new PlainloopClient({ baseUrl, apiKey: demoKey });
+  let receiver: WebhookReceiver | undefined;
   try {
     const agents = await Promise.race([
       waitForAgents(baseUrl, ['research', 'lead-qualification'], Date.now() + 30_000),
       fleetDied,
     ]);
+    // One run reports its end to a webhook receiver of the demo's own, which verifies it as a tenant's
+    // backend would: with the tenant's secret (the demo's tenant is `default`), from the API.
+    const { secret: tenantSecret } = await client.webhookSecret();
+    receiver = await startWebhookReceiver(tenantSecret);
     say(`API: ${baseUrl}   workers: 2 processes × concurrency 2   metrics: ${metricsUrl}/metrics`);
     say(`logs: ${logDirectory}`);
     for (const agent of agents)
@@ -142,11 +157,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const started = Date.now();
     const since = `${started - 1}-0`;
     const labels = new Map<string, string>();
-    for (const { label, request } of demoRuns) {
+    for (const [index, { label, request }] of demoRuns.entries()) {
+      const withWebhook = index === 0 ? { ...request, webhook: { url: receiver.url } } : request;
       const { status, body } = await getJson<{ runId: string }>(`${baseUrl}/v1/runs`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(request),
+        body: JSON.stringify(withWebhook),
       });
       if (status !== 202) throw new Error(`POST /v1/runs answered ${status}: ${JSON.stringify(body)}`);
       labels.set(body.runId, label);
@@ -194,6 +210,22 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     }
     say();
     say(await metricsSummary(metricsUrl, labels.size, Date.now() + 10_000));
+
+    say();
+    const [first] = views;
+    const webhookDeadline = Date.now() + 10_000;
+    while (receiver.received.length === 0 && Date.now() < webhookDeadline) await sleep(100);
+    const delivered = receiver.received.filter((each) => each.verified && each.runId === first?.view.runId);
+    say(
+      delivered.length === 1
+        ? `Webhook: ${first?.label} ended ${delivered[0]?.status}; its result reached ${receiver.url}, signature verified.`
+        : `Webhook: ${first?.label}'s result did not arrive at ${receiver.url} (${receiver.received.length} deliveries).`,
+    );
+    const fork = first
+      ? await demoFork(client, { runId: first.view.runId, label: first.label }, 2)
+      : { lines: [], succeeded: false };
+    for (const line of fork.lines) say(line);
+
     const failed = views.filter(({ view }) => view.status !== 'succeeded');
     say();
     say(
@@ -201,8 +233,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
         ? `All ${views.length} runs succeeded.`
         : `${failed.length} of ${views.length} runs did not succeed.`,
     );
-    return failed.length === 0 ? 0 : 1;
+    return failed.length === 0 && delivered.length === 1 && fork.succeeded ? 0 : 1;
   } finally {
+    await receiver?.close();
     await stopProcesses(fleet);
     await redis.quit().catch(() => redis.disconnect());
     await privateServer?.stop();

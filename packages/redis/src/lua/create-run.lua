@@ -12,8 +12,13 @@ local existing = redis.call('HGET', KEYS[1], 'state')
 if existing then
   return {0, existing}
 end
-redis.call('HSET', KEYS[1], 'version', 0, 'state', ARGV[1])
+-- The turns first, in slices (unpack has a limit of a few thousand values), and the state last: an
+-- error part way leaves no run behind, only a list the next attempt replaces.
 if #ARGV > 1 then
-  redis.call('RPUSH', KEYS[2], unpack(ARGV, 2))
+  redis.call('DEL', KEYS[2])
+  for first = 2, #ARGV, 1000 do
+    redis.call('RPUSH', KEYS[2], unpack(ARGV, first, math.min(first + 999, #ARGV)))
+  end
 end
+redis.call('HSET', KEYS[1], 'version', 0, 'state', ARGV[1])
 return {1, ARGV[1]}
