@@ -50,7 +50,7 @@ describe('plainloop demo', () => {
     expect(stdout).toMatch(
       /^Forked research-1 from step 2 with POST \/v1\/runs\/:id\/fork: run_\w+ succeeded\.$/m,
     );
-    expect(stdout).toMatch(/^ {2}1 new steps for \$0\.\d+: source \$0\.\d+ in all, fork \$0\.\d+\.$/m);
+    expect(stdout).toMatch(/^ {2}1 new step for \$0\.\d+: source \$0\.\d+ in all, fork \$0\.\d+\.$/m);
     expect(stdout).toContain('All 5 runs succeeded.');
   }, 150_000);
 });

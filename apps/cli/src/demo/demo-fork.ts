@@ -19,7 +19,7 @@ export async function demoFork(
     lines: [
       `Forked ${source.label} from step ${fromStep} with POST /v1/runs/:id/fork: ${forked.runId} ${run.status}.`,
       `  ${fromStep} steps replayed from the record (no model call, no tool run; they cost ${usd(replayedCost)} at the source),`,
-      `  ${run.stepCount - fromStep} new steps for ${usd(run.costUsd)}: source ${usd(original.costUsd)} in all, fork ${usd(replayedCost + run.costUsd)}.`,
+      `  ${run.stepCount - fromStep} new ${run.stepCount - fromStep === 1 ? 'step' : 'steps'} for ${usd(run.costUsd)}: source ${usd(original.costUsd)} in all, fork ${usd(replayedCost + run.costUsd)}.`,
     ],
   };
 }
