@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@plainloop/testing';
 import { describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/plainloop.js', import.meta.url));
@@ -63,10 +66,57 @@ describe('plainloop errors', { timeout: 60_000 }, () => {
     expect(stdout).not.toContain('Enqueued');
   });
 
-  it('says in one line that Redis is unreachable', async () => {
-    const { code, stderr } = await plainloop(['worker'], { ...fresh, REDIS_URL: 'redis://127.0.0.1:1' });
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/^plainloop: cannot reach Redis at redis:\/\/127\.0\.0\.1:1.*set REDIS_URL\n$/);
+  it('keeps a worker without Redis waiting (one warning, password blanked) and lets SIGTERM end it at once', async () => {
+    const child = spawn(process.execPath, [bin, 'worker'], {
+      env: { ...fresh, REDIS_URL: 'redis://:hunter2@127.0.0.1:1', PLAINLOOP_WORKER_HEALTH_PORT: '0' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const warning = 'Redis at redis://:redacted@127.0.0.1:1 is unreachable; waiting for it (not ready)';
+      await waitFor('the warning', () => (stdout.includes(warning) ? true : undefined), 30_000);
+      // In an orchestrated fleet Redis may come later: the worker stays up, trying again, saying it once.
+      await sleep(1_500);
+      expect(child.exitCode).toBeNull();
+      expect(stdout.split(warning)).toHaveLength(2);
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(Date.now() - signalled).toBeLessThan(3_000);
+      expect(stderr).toBe('');
+      expect(stdout).not.toContain('hunter2');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('still refuses a worker configuration mistake in one line at once, Redis or not', async () => {
+    const unreachable = { ...fresh, REDIS_URL: 'redis://127.0.0.1:1', PLAINLOOP_WORKER_HEALTH_PORT: '0' };
+    const missing = await plainloop(['worker', '--agents', '/nonexistent/agents.ts'], unreachable);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('plainloop: no agents module at /nonexistent/agents.ts\n');
+    const badSecret = await plainloop(['worker'], { ...unreachable, PLAINLOOP_WEBHOOK_SECRET: 'hunter2' });
+    expect(badSecret.code).toBe(1);
+    expect(badSecret.stderr).toMatch(/^plainloop: PLAINLOOP_WEBHOOK_SECRET must be whsec_ followed by .*\n$/);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const clash = await plainloop(['worker', '--health-port', String(port)], unreachable);
+      expect(clash.code).toBe(1);
+      expect(clash.stderr).toBe(
+        `plainloop: the worker's health port 127.0.0.1:${port} is in use (another worker on this machine?): set PLAINLOOP_WORKER_HEALTH_PORT or --health-port (0 picks a free port)\n`,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('rejects an unknown command or flag in one line, exit code 2', async () => {

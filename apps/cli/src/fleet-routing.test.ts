@@ -69,6 +69,7 @@ describe('a fleet of worker processes routing model calls', { timeout: 120_000 }
         PLAINLOOP_RETRY_BASE_DELAY_MS: '10',
         PLAINLOOP_RETRY_MAX_DELAY_MS: '20',
         PLAINLOOP_BREAKER_COOLDOWN_MS: String(cooldownMs),
+        PLAINLOOP_WORKER_HEALTH_PORT: '0',
         ...extra,
       },
       scratch,

@@ -18,7 +18,8 @@ const usage = `plainloop: production AI agents as a worker fleet on BullMQ and R
 
 Usage:
   plainloop demo                                     start Redis (if needed), the API, two workers and metrics; run the example agents
-  plainloop worker [--agents <path>] [--concurrency <n>]   run agent steps from the plainloop-runs queue
+  plainloop worker [--agents <path>] [--concurrency <n>] [--health-port <n>]
+                                                     run agent steps from the plainloop-runs queue; /healthz, /readyz on 9465
   plainloop api [--port <n>] [--host <address>] [--insecure]   serve the producer API (keys: PLAINLOOP_API_KEYS)
   plainloop metrics [--port <n>] [--host <address>]  serve Prometheus /metrics from the run events; send alerts
   plainloop help                                     show this
@@ -42,8 +43,8 @@ cancelled, budget_exceeded, max_iterations) or another failure; 2 a usage error 
 input); 3 the API refused the request (4xx: auth, not found, invalid, conflict); 4 the API is
 unreachable, failed (5xx) or rate-limited (429): trying again later may work. Errors are one line on stderr.
 
-Every flag has an environment variable: PLAINLOOP_AGENTS, PLAINLOOP_CONCURRENCY, PORT (api),
-PLAINLOOP_METRICS_PORT (metrics), HOST.
+Every flag has an environment variable: PLAINLOOP_AGENTS, PLAINLOOP_CONCURRENCY,
+PLAINLOOP_WORKER_HEALTH_PORT (worker), PORT (api), PLAINLOOP_METRICS_PORT (metrics), HOST.
 Redis comes from REDIS_URL (worker, api and metrics default to redis://127.0.0.1:6379).`;
 
 const defaultRedisUrl = 'redis://127.0.0.1:6379';
@@ -86,11 +87,16 @@ export async function runCli(
     case 'fork':
       return forkCommand(rest, context);
     case 'worker': {
-      const flags = parse(rest, { agents: { type: 'string' }, concurrency: { type: 'string' } });
+      const flags = parse(rest, {
+        agents: { type: 'string' },
+        concurrency: { type: 'string' },
+        'health-port': { type: 'string' },
+      });
       const config = loadConfig({
         ...environment,
         ...(flags.agents ? { PLAINLOOP_AGENTS: String(flags.agents) } : {}),
         ...(flags.concurrency ? { PLAINLOOP_CONCURRENCY: String(flags.concurrency) } : {}),
+        ...(flags['health-port'] ? { PLAINLOOP_WORKER_HEALTH_PORT: String(flags['health-port']) } : {}),
       });
       await runWorkerProcess({
         config,

@@ -62,6 +62,7 @@ describe('worker processes under failure', { timeout: 120_000 }, () => {
         PLAINLOOP_STALLED_INTERVAL_MS: '1000',
         PLAINLOOP_SHUTDOWN_TIMEOUT_MS: '20000',
         PLAINLOOP_LOG_LEVEL: 'info',
+        PLAINLOOP_WORKER_HEALTH_PORT: '0',
       },
       scratch,
     );

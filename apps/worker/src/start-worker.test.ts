@@ -98,6 +98,14 @@ describe('startWorker', () => {
     });
   });
 
+  it('reports ready while it runs, and not ready from the moment it begins to close', async () => {
+    expect(await worker.readiness()).toEqual({ ready: true });
+    const closing = worker.close();
+    expect(await worker.readiness()).toEqual({ ready: false, reason: 'the worker is shutting down' });
+    await closing;
+    expect(await worker.readiness()).toMatchObject({ ready: false });
+  });
+
   it('takes a submitted run from the queue to its result', async () => {
     const request = RunRequest.parse({ agent: 'echo', input: { text: 'hello' } });
     const { state } = await submitRun(

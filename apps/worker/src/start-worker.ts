@@ -11,12 +11,31 @@ import {
   runEnvironmentFromConfig,
 } from '@plainloop/agent';
 import { ConfigError, type PlainloopConfig } from '@plainloop/config';
-import { isTerminalStatus, modelRefOf, RunJobData, type RunState } from '@plainloop/contracts';
-import { createModelCatalog, loadPriceFile } from '@plainloop/llm';
-import { createKeySchema, createRedisClient, createRunQueue, queueNames } from '@plainloop/redis';
+import {
+  type EmbeddingModel,
+  isTerminalStatus,
+  modelRefOf,
+  RunJobData,
+  type RunState,
+} from '@plainloop/contracts';
+import {
+  createModelCatalog,
+  createPriceCatalog,
+  loadPriceFile,
+  type ModelCatalog,
+  type PriceFile,
+} from '@plainloop/llm';
+import {
+  closeRedisClient,
+  createKeySchema,
+  createRedisClient,
+  createRunQueue,
+  queueNames,
+} from '@plainloop/redis';
 import type { Logger } from '@plainloop/telemetry';
-import { startWebhookWorker } from '@plainloop/webhooks';
+import { signingKeyOf, startWebhookWorker } from '@plainloop/webhooks';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Readiness } from './health-server.ts';
 
 /** The calls a parked run waits on a person for. */
 function awaitedCalls(state: RunState): string[] {
@@ -32,23 +51,27 @@ export type StartWorkerOptions = {
   logger: Logger;
 };
 
+export type PrepareWorkerOptions = Omit<StartWorkerOptions, 'redisUrl'>;
+
 export type RunningWorker = {
   /** Stops taking jobs, lets each active run reach its next checkpoint, gives it back, and disconnects. */
   close(): Promise<void>;
+  /** Ready when Redis answers PING and the BullMQ workers run; not ready once closing has begun. */
+  readiness(): Promise<Readiness>;
+};
+
+export type PreparedWorker = {
+  /** Connects to Redis, publishes the manifests and starts taking runs. */
+  start(redisUrl: string): Promise<RunningWorker>;
 };
 
 /**
- * The worker: a BullMQ Worker on `plainloop-runs` whose processor is the step machine. It publishes
- * the manifests of its agents at start-up, ends runs whose jobs BullMQ gives up on, and shuts down
- * gracefully: on `close()` every active run stops at its next checkpoint and goes back to the queue.
- * With a webhook secret it also delivers ended runs' webhooks from `plainloop-webhooks`, and closes that
- * worker with the run worker.
+ * Everything a worker checks before it needs Redis: the price file, the embedding model, each agent's
+ * model chains, the webhook secret. A process calls it before it waits for Redis, so a configuration
+ * mistake stops it at once with one line instead of after Redis comes up.
  */
-export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
+export async function prepareWorker(options: PrepareWorkerOptions): Promise<PreparedWorker> {
   const { config, logger } = options;
-  const workerId = `worker-${process.pid}-${randomUUID().slice(0, 6)}`;
-  const keys = createKeySchema(config.redis.prefix);
-  const redis = createRedisClient(options.redisUrl, 'worker', workerId);
   const prices = config.models.pricesFile ? await loadPriceFile(config.models.pricesFile) : undefined;
   const catalog = createModelCatalog(config.providers);
   // Semantic memory's embedding model is needed only by agents that recall; its absence stops those.
@@ -63,25 +86,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     logger.warn(
       'semantic memory uses the offline scripted embedding (word overlap, not meaning): set PLAINLOOP_EMBEDDING_MODEL',
     );
-  // A run that leaves its thread wakes the next one at once instead of letting it wait out its poll.
-  const runQueue = createRunQueue(redis, keys);
-  const environment = {
-    ...runEnvironmentFromConfig(
-      config,
-      { redis, keys, logger },
-      prices,
-      embedding?.ok ? embedding.model : undefined,
-    ),
-    jobStateOf: (runId: string) => runQueue.getJobState(runId),
-    wakeRun: async (runId: string) => {
-      const job = await runQueue.getJob(runId);
-      if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
-    },
-  };
+  // Deliveries are signed: a malformed secret is refused here, before the worker takes any run.
+  if (config.webhooks.secret !== undefined) signingKeyOf(config.webhooks.secret);
 
   const agents = new Map<string, BoundAgent>();
+  const priceCatalog = createPriceCatalog(prices);
   for (const agent of options.agents) {
-    const { bound, notes } = bindModels(agent, catalog, environment.models.prices);
+    const { bound, notes } = bindModels(agent, catalog, priceCatalog);
     for (const reason of notes.skipped)
       logger.warn({ agent: agent.name }, `model left out of the chain: ${reason}`);
     for (const model of notes.unpriced)
@@ -98,6 +109,55 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     if (!chained.has(model))
       logger.warn({ model }, 'PLAINLOOP_MODEL_LIMITS names a model no agent of this worker uses');
   }
+  return {
+    start: (redisUrl) =>
+      startPreparedWorker({
+        config,
+        logger,
+        redisUrl,
+        agents,
+        catalog,
+        prices,
+        embeddingModel: embedding?.ok ? embedding.model : undefined,
+      }),
+  };
+}
+
+/**
+ * The worker: a BullMQ Worker on `plainloop-runs` whose processor is the step machine. It publishes
+ * the manifests of its agents at start-up, ends runs whose jobs BullMQ gives up on, and shuts down
+ * gracefully: on `close()` every active run stops at its next checkpoint and goes back to the queue.
+ * With a webhook secret it also delivers ended runs' webhooks from `plainloop-webhooks`, and closes that
+ * worker with the run worker.
+ */
+export async function startWorker(options: StartWorkerOptions): Promise<RunningWorker> {
+  return (await prepareWorker(options)).start(options.redisUrl);
+}
+
+async function startPreparedWorker(options: {
+  config: PlainloopConfig;
+  logger: Logger;
+  redisUrl: string;
+  agents: Map<string, BoundAgent>;
+  catalog: ModelCatalog;
+  prices: PriceFile | undefined;
+  embeddingModel: EmbeddingModel | undefined;
+}): Promise<RunningWorker> {
+  const { config, logger, agents, catalog } = options;
+  const workerId = `worker-${process.pid}-${randomUUID().slice(0, 6)}`;
+  const keys = createKeySchema(config.redis.prefix);
+  const redis = createRedisClient(options.redisUrl, 'worker', workerId);
+  // A run that leaves its thread wakes the next one at once instead of letting it wait out its poll.
+  const runQueue = createRunQueue(redis, keys);
+  const environment = {
+    ...runEnvironmentFromConfig(config, { redis, keys, logger }, options.prices, options.embeddingModel),
+    jobStateOf: (runId: string) => runQueue.getJobState(runId),
+    wakeRun: async (runId: string) => {
+      const job = await runQueue.getJob(runId);
+      if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+    },
+  };
+
   const publishedAt = Date.now();
   if (agents.size > 0) {
     await redis.hset(
@@ -256,6 +316,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
   );
 
   let closed: Promise<void> | undefined;
+  /** Within the health server's own limit, so a slow PING is reported as such. */
+  const pingTimeoutMs = 1_000;
   async function shutDown(): Promise<void> {
     closing = true;
     logger.info({ workerId }, 'worker shutting down: active runs stop at their next checkpoint');
@@ -269,19 +331,23 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
     const forced = new Promise<void>((resolve) => {
       forceTimer = setTimeout(() => {
         logger.error({ workerId }, 'runs did not stop after the abort: closing without waiting');
-        resolve(Promise.all([worker.close(true), webhookWorker?.close(true)]).then(() => undefined));
+        // Not awaited: without Redis even a forced close waits for a connection that may never come.
+        Promise.all([worker.close(true), webhookWorker?.close(true)]).catch(() => undefined);
+        resolve();
       }, timeoutMs + 10_000);
     });
     try {
       await Promise.race([Promise.all([worker.close(), webhookWorker?.close()]), forced]);
-      await Promise.allSettled(endings);
+      await settledWithin(Promise.allSettled(endings), closeWaitMs);
     } finally {
       clearTimeout(abortTimer);
       clearTimeout(forceTimer);
-      await control.quit().catch(() => control.disconnect());
-      await runQueue.close().catch(() => undefined);
-      await environment.close?.().catch(() => undefined);
-      await redis.quit().catch(() => redis.disconnect());
+      // Each close is bounded: a worker connection queues commands while Redis is away, so a QUIT (or a
+      // queue's close) would wait for it for ever and the process would outlive its grace period.
+      await settledWithin(runQueue.close(), closeWaitMs);
+      await settledWithin(environment.close?.() ?? Promise.resolve(), closeWaitMs);
+      await closeRedisClient(control, closeWaitMs);
+      await closeRedisClient(redis, closeWaitMs);
     }
     logger.info({ workerId }, 'worker stopped');
   }
@@ -291,5 +357,49 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunningW
       closed ??= shutDown();
       return closed;
     },
+    async readiness() {
+      if (closing) return { ready: false, reason: 'the worker is shutting down' };
+      // A connection that is down is not asked: commands on a worker connection wait for Redis.
+      if (redis.status !== 'ready')
+        return { ready: false, reason: `the connection to Redis is ${redis.status}` };
+      // A PING sent as the connection drops waits for the reconnect: it is not waited for long.
+      let timer: NodeJS.Timeout | undefined;
+      const answer = await Promise.race([
+        redis.ping().then(
+          () => undefined,
+          (error: Error) => `Redis did not answer PING: ${error.message}`,
+        ),
+        new Promise<string>((resolve) => {
+          timer = setTimeout(
+            () => resolve(`Redis did not answer PING within ${pingTimeoutMs} ms`),
+            pingTimeoutMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      if (answer !== undefined) return { ready: false, reason: answer };
+      if (!worker.isRunning()) return { ready: false, reason: 'the run worker is not running' };
+      if (webhookWorker && !webhookWorker.isRunning())
+        return { ready: false, reason: 'the webhook worker is not running' };
+      return { ready: true };
+    },
   };
+}
+
+/** How long each step of closing may wait for Redis before the connection is dropped. */
+const closeWaitMs = 2_000;
+
+/** Waits for `work` (its outcome ignored) at most `ms`. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([
+    work.then(
+      () => undefined,
+      () => undefined,
+    ),
+    deadline,
+  ]);
+  clearTimeout(timer);
 }

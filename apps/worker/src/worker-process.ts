@@ -1,37 +1,63 @@
 import { loadAgents } from '@plainloop/agent';
 import { type PlainloopConfig, secretsOf } from '@plainloop/config';
-import { checkRedisReachable, describeRedisUrl } from '@plainloop/redis';
+import { describeRedisUrl } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
-import { startWorker } from './start-worker.ts';
+import { type Readiness, startHealthServer } from './health-server.ts';
+import { prepareWorker, type RunningWorker } from './start-worker.ts';
+import { waitForRedis } from './wait-for-redis.ts';
 
 export type WorkerProcessOptions = { config: PlainloopConfig; redisUrl: string; agentsPath: string };
 
 /**
- * `plainloop worker`: loads the agents, runs the worker until SIGTERM or SIGINT, then shuts down
- * gracefully (active runs checkpoint and go back to the queue) and exits 0.
+ * `plainloop worker`: checks its configuration (agents, models, secrets: a mistake stops it at once
+ * with one line), serves its health endpoints, waits for Redis as long as it takes (not ready
+ * meanwhile), then runs the worker until SIGTERM or SIGINT, shuts down gracefully (not ready from the
+ * signal on; active runs checkpoint and go back to the queue) and exits 0.
  */
 export async function runWorkerProcess(options: WorkerProcessOptions): Promise<void> {
+  const { config, redisUrl } = options;
   const logger = createLogger({
     service: 'worker',
-    level: options.config.log.level,
-    secrets: secretsOf(options.config, options.redisUrl),
+    level: config.log.level,
+    secrets: secretsOf(config, redisUrl),
   });
-  await checkRedisReachable(options.redisUrl);
-  const agents = await loadAgents(options.agentsPath);
-  logger.info(
-    { redis: describeRedisUrl(options.redisUrl), agentsPath: options.agentsPath },
-    'starting worker',
-  );
-  const worker = await startWorker({ config: options.config, redisUrl: options.redisUrl, agents, logger });
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
+  // Listened for from the start: a signal during start-up or the wait for Redis still ends it with 0.
+  const stop = new AbortController();
+  const stopped = new Promise<string>((resolve) => {
+    const onSignal = (signal: string) => {
       logger.info({ signal }, 'signal received');
-      worker.close().then(resolve, (error) => {
-        logger.error({ err: error }, 'shutdown failed');
-        resolve();
-      });
+      stop.abort();
+      resolve(signal);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
   });
+  const agents = await loadAgents(options.agentsPath);
+  const prepared = await prepareWorker({ config, agents, logger });
+
+  let worker: RunningWorker | undefined;
+  let notReady = 'the worker is starting';
+  const readiness = async (): Promise<Readiness> => {
+    if (stop.signal.aborted) return { ready: false, reason: 'the worker is shutting down' };
+    return worker ? worker.readiness() : { ready: false, reason: notReady };
+  };
+  const health = await startHealthServer({ ...config.worker.health, readiness, logger });
+
+  try {
+    logger.info({ redis: describeRedisUrl(redisUrl), agentsPath: options.agentsPath }, 'starting worker');
+    const reached = await waitForRedis(redisUrl, {
+      logger,
+      signal: stop.signal,
+      onUnreachable: (reason) => {
+        notReady = `Redis is unreachable (${reason}); waiting for it`;
+      },
+    });
+    if (!reached) return;
+    notReady = 'the worker is starting';
+    worker = await prepared.start(redisUrl);
+    await stopped;
+    await worker.close().catch((error) => logger.error({ err: error }, 'shutdown failed'));
+  } finally {
+    await health.close();
+  }
 }

@@ -57,6 +57,17 @@ describe('loadConfig', () => {
     );
   });
 
+  it('serves the worker health endpoints on 9465 unless told otherwise; 0 picks a free port', () => {
+    expect(loadConfig({}).worker.health).toEqual({ host: '127.0.0.1', port: 9465 });
+    expect(loadConfig({ PLAINLOOP_WORKER_HEALTH_PORT: '0', HOST: '0.0.0.0' }).worker.health).toEqual({
+      host: '0.0.0.0',
+      port: 0,
+    });
+    expect(() => loadConfig({ PLAINLOOP_WORKER_HEALTH_PORT: '70000' })).toThrow(
+      /PLAINLOOP_WORKER_HEALTH_PORT/,
+    );
+  });
+
   it('is frozen so no process can change it after start-up', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config.worker)).toBe(true);

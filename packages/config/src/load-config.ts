@@ -55,6 +55,11 @@ const Environment = z.object({
   PLAINLOOP_STALLED_INTERVAL_MS: integer(30_000, 500),
   PLAINLOOP_MAX_STALLED_COUNT: integer(2, 1),
   PLAINLOOP_SHUTDOWN_TIMEOUT_MS: integer(30_000, 0),
+  // 0 picks a free port (tests, several workers on one machine); the probes of a deployment name 9465.
+  PLAINLOOP_WORKER_HEALTH_PORT: z.preprocess(
+    blankAsUnset,
+    z.coerce.number().int().min(0).max(65_535).default(9465),
+  ),
   PLAINLOOP_RUN_RETENTION_SECONDS: integer(7 * 24 * 3600, 60),
   PLAINLOOP_MODEL_TIMEOUT_MS: integer(60_000, 100),
   PLAINLOOP_MAX_TOOL_OUTPUT_CHARS: integer(16_000, 256),
@@ -169,6 +174,8 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       stalledIntervalMs: env.PLAINLOOP_STALLED_INTERVAL_MS,
       maxStalledCount: env.PLAINLOOP_MAX_STALLED_COUNT,
       shutdownTimeoutMs: env.PLAINLOOP_SHUTDOWN_TIMEOUT_MS,
+      /** Where the worker serves `/healthz` (liveness) and `/readyz` (readiness). */
+      health: { host: env.HOST, port: env.PLAINLOOP_WORKER_HEALTH_PORT },
     },
     runs: {
       retentionSeconds: env.PLAINLOOP_RUN_RETENTION_SECONDS,

@@ -24,15 +24,22 @@ export async function checkRedisReachable(url: string, timeoutMs = 3_000): Promi
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  probe.on('error', () => {});
+  // Without retries a refused connection rejects with "Connection is closed."; the error event before
+  // it says why (ECONNREFUSED, ENOTFOUND, a TLS failure), which is what a reader of the line needs.
+  let cause: Error | undefined;
+  probe.on('error', (error: Error) => {
+    cause = error;
+  });
   try {
     await probe.connect();
     await probe.ping();
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error ? error.message : String(error);
+    const telling = cause !== undefined && /Connection is closed/i.test(message) ? cause : error;
+    const reason = telling instanceof Error ? telling.message : message;
     throw new RedisUnavailableError(
       `cannot reach Redis at ${describeRedisUrl(url)} (${reason}): start redis-server or set REDIS_URL`,
-      error,
+      telling,
     );
   } finally {
     probe.disconnect();

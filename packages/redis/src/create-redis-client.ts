@@ -47,3 +47,25 @@ export async function connectRedis(url: string, role: RedisRole, connectionName?
   });
   return client;
 }
+
+/**
+ * Closes a client without waiting on a Redis that is gone: QUIT when connected (its reply is waited for
+ * at most `waitMs`), otherwise, or after that, the socket is dropped. A worker connection queues
+ * commands while disconnected, so a plain `quit()` on it could wait for ever.
+ */
+export async function closeRedisClient(client: Redis, waitMs = 2_000): Promise<void> {
+  if (client.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'gave up'>((resolve) => {
+      timer = setTimeout(() => resolve('gave up'), waitMs);
+    });
+    const quit = client.quit().then(
+      () => 'quit' as const,
+      () => 'gave up' as const,
+    );
+    const outcome = await Promise.race([quit, gaveUp]);
+    clearTimeout(timer);
+    if (outcome === 'quit') return;
+  }
+  client.disconnect();
+}

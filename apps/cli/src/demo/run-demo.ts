@@ -115,6 +115,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     PLAINLOOP_AGENTS: options.agentsPath,
     PLAINLOOP_CONCURRENCY: '2',
     PLAINLOOP_METRICS_PORT: String(metricsPort),
+    // Two workers on one machine: each serves its health endpoints on a free port of its own.
+    PLAINLOOP_WORKER_HEALTH_PORT: '0',
     PLAINLOOP_API_KEYS: `default:${demoKey}`,
     PLAINLOOP_WEBHOOK_SECRET: webhookSecret,
     // The demo's webhook receiver is on this machine; a deployment refuses private targets by default.

@@ -49,6 +49,8 @@ export async function startFleet(options: {
           PLAINLOOP_STALLED_INTERVAL_MS: '1000',
           PLAINLOOP_RETRY_BASE_DELAY_MS: '10',
           PLAINLOOP_RETRY_MAX_DELAY_MS: '50',
+          // Several workers on one machine: each serves its health endpoints on a free port.
+          PLAINLOOP_WORKER_HEALTH_PORT: '0',
           ...options.environment,
           ...environment,
         },
