@@ -664,6 +664,29 @@ describe('the producer API', () => {
     }
   });
 
+  it('ends open event streams when it closes, so a shutdown never waits on a watcher', async () => {
+    const { runId } = (await post({ agent: 'research', input: { topic: 'redis' } })).json();
+    const served = await buildApi({
+      config: loadConfig({ PLAINLOOP_REDIS_PREFIX: redis.prefix }),
+      redis: redis.client,
+      logger,
+      authentication,
+    });
+    const address = await served.listen({ host: '127.0.0.1', port: 0 });
+    const response = await fetch(`${address}/v1/runs/${runId}/events`, {
+      headers: { authorization: `Bearer ${keys.default}` },
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body?.getReader();
+    // The queued run's first event arrives; the run never finishes (no worker), so the stream stays open.
+    expect(new TextDecoder().decode((await reader?.read())?.value)).toContain('event: run.queued');
+    const closingAt = Date.now();
+    await served.close();
+    expect(Date.now() - closingAt).toBeLessThan(3_000);
+    let ended = false;
+    while (!ended) ended = (await reader?.read())?.done ?? true;
+  });
+
   it('never shows one tenant the run of another', async () => {
     const { runId } = (await post({ agent: 'research', input: { topic: 'redis' }, tenantId: 'acme' })).json();
     const other = await as('globex').inject({ method: 'GET', url: `/v1/runs/${runId}` });

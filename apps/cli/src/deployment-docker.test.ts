@@ -256,10 +256,11 @@ describe('docker-compose.yml', () => {
       expect(worker.deploy?.replicas ?? worker.scale ?? 1).toBeGreaterThanOrEqual(2);
       const environment = environmentOf(worker);
       const config = loadConfig(environment);
-      // Past its shutdown timeout a worker aborts its calls and waits 10 s more at most
-      // (apps/worker/src/start-worker.ts); Docker's grace period must cover both.
+      // Past its shutdown timeout a worker aborts its calls and waits 10 s more at most, then closes its
+      // connections in at most 10 s even with Redis gone (apps/worker/src/start-worker.ts); Docker's
+      // grace period must cover all three.
       expect(durationSeconds(worker.stop_grace_period)).toBeGreaterThan(
-        config.worker.shutdownTimeoutMs / 1000 + 10,
+        config.worker.shutdownTimeoutMs / 1000 + 10 + 10,
       );
       // Longer than a model call may take, so a call in flight finishes and is not paid for twice.
       expect(config.worker.shutdownTimeoutMs).toBeGreaterThan(config.runs.modelTimeoutMs);
@@ -589,10 +590,10 @@ describe('Dockerfile.worker', () => {
     expect(problems).toEqual([]);
   });
 
-  it('builds from node:20-bookworm-slim, with a target per process and the worker last (the default)', () => {
+  it('builds from node:22-bookworm-slim, with a target per process and the worker last (the default)', () => {
     const names = stages.map((stage) => stage.name);
     const external = stages.filter((stage) => !names.includes(stage.from)).map((stage) => stage.from);
-    expect(new Set(external)).toEqual(new Set(['node:20-bookworm-slim']));
+    expect(new Set(external)).toEqual(new Set(['node:22-bookworm-slim']));
     for (const target of Object.keys(targets)) expect(names, target).toContain(target);
     expect(names.at(-1)).toBe('worker');
   });
@@ -718,7 +719,14 @@ describe('Dockerfile.worker', () => {
       .split('\n')
       .map((line) => line.trim())
       .filter((line) => line !== '' && !line.startsWith('#'));
-    for (const pattern of ['.env', '.env.*', '**/node_modules', '.git', 'packages/testing']) {
+    for (const pattern of [
+      '**/.env',
+      '**/.env.*',
+      '**/*.env',
+      '**/node_modules',
+      '.git',
+      'packages/testing',
+    ]) {
       expect(ignored, pattern).toContain(pattern);
     }
     // Left out of the image, packages/testing must stay a dev dependency of every workspace.

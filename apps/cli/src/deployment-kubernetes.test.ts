@@ -315,8 +315,9 @@ describe('the Kubernetes manifests (ops/k8s)', () => {
     expect(pause).toBeGreaterThan(0);
     expect(pause).toBeLessThanOrEqual(10);
     // After SIGTERM: up to the shutdown timeout for runs to reach a checkpoint, then 10 s before the
-    // worker closes regardless (start-worker.ts). The grace period counts from before the preStop.
-    const shutdownSeconds = config.worker.shutdownTimeoutMs / 1000 + 10;
+    // worker closes regardless, then five closes bounded at 2 s each even with Redis gone
+    // (start-worker.ts). The grace period counts from before the preStop.
+    const shutdownSeconds = config.worker.shutdownTimeoutMs / 1000 + 10 + 10;
     expect(pod?.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(pause + shutdownSeconds + 5);
     // A scale-down does not abort a model call in flight (which the next worker would make, and pay,
     // again): the README's advice for PLAINLOOP_SHUTDOWN_TIMEOUT_MS.

@@ -30,6 +30,14 @@ const streamId = /^\d+-\d+$/;
 export function registerRunEventRoutes(app: FastifyInstance, dependencies: RunEventRoutesDependencies) {
   const pollMs = dependencies.pollMs ?? 250;
   const heartbeatMs = dependencies.heartbeatMs ?? 15_000;
+  // Open streams never end by themselves before their run does, and Fastify's close waits for them:
+  // at shutdown each is told to end, and its client resumes from Last-Event-ID on another replica.
+  const streams = new Set<AbortController>();
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    for (const stream of streams) stream.abort();
+  });
   const schema = {
     summary: 'Follow a run’s events (Server-Sent Events)',
     description:
@@ -66,10 +74,13 @@ export function registerRunEventRoutes(app: FastifyInstance, dependencies: RunEv
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      let open = true;
-      request.raw.on('close', () => {
+      let open = !closing;
+      const stop = new AbortController();
+      streams.add(stop);
+      stop.signal.addEventListener('abort', () => {
         open = false;
       });
+      request.raw.on('close', () => stop.abort());
       let quietSince = Date.now();
       try {
         while (open) {
@@ -85,11 +96,13 @@ export function registerRunEventRoutes(app: FastifyInstance, dependencies: RunEv
             response.write(': still here\n\n');
             quietSince = Date.now();
           }
-          if (entries.length < 200) await sleep(pollMs);
+          if (entries.length < 200)
+            await sleep(pollMs, undefined, { signal: stop.signal }).catch(() => undefined);
         }
       } catch (error) {
         request.log.warn({ err: error, runId }, 'event stream ended by an error');
       } finally {
+        streams.delete(stop);
         response.end();
       }
     });
