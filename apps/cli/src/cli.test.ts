@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { type AddressInfo, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '@plainloop/testing';
+import { connectRedis, startPrivateRedisServer } from '@plainloop/redis';
+import { startSilentTcpServer, waitFor } from '@plainloop/testing';
 import { describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../bin/plainloop.js', import.meta.url));
@@ -116,6 +117,56 @@ describe('plainloop errors', { timeout: 60_000 }, () => {
       );
     } finally {
       await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('stops a worker whose Redis credentials are refused in one line at once, the password blanked', async () => {
+    const server = await startPrivateRedisServer();
+    try {
+      const admin = await connectRedis(server.url, 'producer');
+      await admin.config('SET', 'requirepass', 'the-right-password');
+      admin.disconnect();
+      const where = `127.0.0.1:${server.port}`;
+      const wrong = await plainloop(
+        ['worker'],
+        { ...fresh, REDIS_URL: `redis://:hunter2-wrong@${where}`, PLAINLOOP_WORKER_HEALTH_PORT: '0' },
+        20_000,
+      );
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toMatch(
+        new RegExp(
+          `^plainloop: Redis at redis://:redacted@${where} refused the credentials \\(WRONGPASS [^\n]*\\): set the right user and password in REDIS_URL\n$`,
+        ),
+      );
+      // A mistake, not an outage: the worker does not wait for it to mend.
+      expect(wrong.stdout).not.toContain('waiting for it');
+      expect(`${wrong.stdout}${wrong.stderr}`).not.toContain('hunter2');
+      const none = await plainloop(
+        ['worker'],
+        { ...fresh, REDIS_URL: `redis://${where}`, PLAINLOOP_WORKER_HEALTH_PORT: '0' },
+        20_000,
+      );
+      expect(none.code).toBe(1);
+      expect(none.stderr).toMatch(/^plainloop: Redis at \S+ refused the credentials \(NOAUTH [^\n]*\n$/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('stops the api and metrics in one line when Redis accepts connections but never answers', async () => {
+    const silent = await startSilentTcpServer();
+    try {
+      const environment = { ...fresh, REDIS_URL: silent.url };
+      // Each is bounded: without a time limit on the check they would wait for ever.
+      const [api, metrics] = await Promise.all([
+        plainloop(['api', '--insecure'], environment, 20_000),
+        plainloop(['metrics', '--port', '0'], environment, 20_000),
+      ]);
+      const line = `plainloop: cannot reach Redis at ${silent.url} (no answer within 3000 ms): start redis-server or set REDIS_URL\n`;
+      expect(api).toMatchObject({ code: 1, stderr: line });
+      expect(metrics).toMatchObject({ code: 1, stderr: line });
+    } finally {
+      await silent.close();
     }
   });
 

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { submitRun } from '@plainloop/agent';
 import { isTerminalStatus, RunRequest, type RunState } from '@plainloop/contracts';
 import { createKeySchema, createRedisClient, createRunQueue, type Redis, RunStore } from '@plainloop/redis';
@@ -233,5 +234,62 @@ describe('worker health and readiness', { timeout: 120_000 }, () => {
     // orchestrator's SIGKILL never has to end it.
     expect(await exitOf(worker)).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalledAt).toBeLessThan(20_000);
+  });
+
+  it('exits 0 at once on SIGTERM during start-up, when Redis answers PING but stalls writes, and takes no run', async () => {
+    const prefix = uniquePrefix();
+    producer = createRedisClient(redis.url, 'worker');
+    producer.on('error', () => {});
+    const keys = createKeySchema(prefix);
+    queue = createRunQueue(producer, keys);
+    queue.on('error', () => {});
+    const store = new RunStore(producer, keys);
+    // A run waits in the queue before the worker comes.
+    const request = RunRequest.parse({ agent: 'slow-lookup', input: { key: 'quick-key' } });
+    const events = new RunEventStream(producer, keys);
+    const { runId } = (await submitRun({ store, queue, events, logger }, request, Date.now())).state;
+    // Its own connection: a client's commands run in order, so one stalled write would hold up the rest.
+    const admin = createRedisClient(redis.url, 'worker');
+    admin.on('error', () => {});
+    try {
+      // PING and the ready check are no writes: the worker gets past its wait for Redis, then its
+      // start-up's first write waits (for the pause, here; for ever, on a connection that never answers).
+      await admin.client('PAUSE', '30000', 'WRITE');
+      const healthPort = await freePort();
+      const worker = startPlainloopProcess(
+        'worker-stalled',
+        ['worker', '--agents', agentsPath, '--concurrency', '1', '--health-port', String(healthPort)],
+        {
+          PATH: process.env.PATH,
+          REDIS_URL: redis.url,
+          PLAINLOOP_REDIS_PREFIX: prefix,
+          OPENAI_API_KEY: 'sk-test',
+          OPENAI_BASE_URL: model.baseUrl,
+        },
+        scratch,
+      );
+      processes.push(worker);
+      const stalled = new RegExp(`name=worker-${worker.child.pid}-\\w+ .*flags=b .*cmd=hset`);
+      await waitFor(
+        'the worker to stall on its first write',
+        async () => (stalled.test(String(await admin.client('LIST'))) ? true : undefined),
+        20_000,
+      );
+      const signalledAt = Date.now();
+      worker.child.kill('SIGTERM');
+      const exit = await Promise.race([exitOf(worker), sleep(10_000).then(() => 'still running')]);
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(Date.now() - signalledAt).toBeLessThan(5_000);
+      const log = readFileSync(worker.logFile, 'utf8');
+      expect(log).toContain('stopped during start-up: no run was taken');
+      expect(log).not.toContain('worker started');
+      // Writes go through again: the run is still queued, for a worker that starts.
+      await admin.client('UNPAUSE');
+      expect(await queue.getJobState(runId)).toBe('waiting');
+      expect(await store.load('default', runId)).toMatchObject({ status: 'queued' });
+    } finally {
+      await admin.client('UNPAUSE').catch(() => undefined);
+      admin.disconnect();
+    }
   });
 });

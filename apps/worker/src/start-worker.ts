@@ -61,8 +61,13 @@ export type RunningWorker = {
 };
 
 export type PreparedWorker = {
-  /** Connects to Redis, publishes the manifests and starts taking runs. */
-  start(redisUrl: string): Promise<RunningWorker>;
+  /**
+   * Connects to Redis, publishes the manifests and starts taking runs. Each step of it may wait on
+   * Redis (a worker connection queues its commands while Redis is away or stalls writes): once `signal`
+   * is aborted it stops waiting, drops the connections it opened, never starts taking runs, and rejects
+   * with the signal's reason.
+   */
+  start(redisUrl: string, signal?: AbortSignal): Promise<RunningWorker>;
 };
 
 /**
@@ -110,11 +115,12 @@ export async function prepareWorker(options: PrepareWorkerOptions): Promise<Prep
       logger.warn({ model }, 'PLAINLOOP_MODEL_LIMITS names a model no agent of this worker uses');
   }
   return {
-    start: (redisUrl) =>
+    start: (redisUrl, signal) =>
       startPreparedWorker({
         config,
         logger,
         redisUrl,
+        signal,
         agents,
         catalog,
         prices,
@@ -142,8 +148,10 @@ async function startPreparedWorker(options: {
   catalog: ModelCatalog;
   prices: PriceFile | undefined;
   embeddingModel: EmbeddingModel | undefined;
+  signal: AbortSignal | undefined;
 }): Promise<RunningWorker> {
   const { config, logger, agents, catalog } = options;
+  const startUp = abortableBy(options.signal);
   const workerId = `worker-${process.pid}-${randomUUID().slice(0, 6)}`;
   const keys = createKeySchema(config.redis.prefix);
   const redis = createRedisClient(options.redisUrl, 'worker', workerId);
@@ -158,27 +166,15 @@ async function startPreparedWorker(options: {
     },
   };
 
-  const publishedAt = Date.now();
-  if (agents.size > 0) {
-    await redis.hset(
-      keys.agents,
-      Object.fromEntries(
-        [...agents.values()].map((bound) => [
-          bound.agent.name,
-          JSON.stringify(manifestOf(bound, publishedAt)),
-        ]),
-      ),
-    );
-  }
+  // Cancel requests from any process (API, CLI) reach the worker that holds the run through pub/sub;
+  // the run's next checkpoint reports the request too, in case this message is lost.
+  const control = createRedisClient(options.redisUrl, 'worker', `${workerId}-control`);
 
   let closing = false;
   const forceStop = new AbortController();
   /** The runs this worker holds right now, each with the controller that cancels it. */
   const activeRuns = new Map<string, AbortController>();
 
-  // Cancel requests from any process (API, CLI) reach the worker that holds the run through pub/sub;
-  // the run's next checkpoint reports the request too, in case this message is lost.
-  const control = createRedisClient(options.redisUrl, 'worker', `${workerId}-control`);
   control.on('message', (_channel, payload) => {
     try {
       const message = JSON.parse(payload) as Partial<CancelMessage>;
@@ -188,7 +184,6 @@ async function startPreparedWorker(options: {
       logger.warn({ payload }, 'ignored a control message that is not JSON');
     }
   });
-  await control.subscribe(keys.control);
 
   async function processRunJob(job: Job, token?: string, jobSignal?: AbortSignal) {
     const parsed = RunJobData.safeParse(job.data);
@@ -245,46 +240,88 @@ async function startPreparedWorker(options: {
     }
   }
 
-  // Deliveries are signed: a worker without the secret leaves them queued for one that has it. Started
-  // before the run worker, so a bad secret stops the process before it takes any run.
-  const webhookWorker = config.webhooks.secret
-    ? await startWebhookWorker({
-        redis,
-        keys,
-        logger,
-        settings: {
-          secret: config.webhooks.secret,
-          allowPrivateTargets: config.webhooks.allowPrivateTargets,
-          timeoutMs: config.webhooks.timeoutMs,
-          retentionSeconds: config.runs.retentionSeconds,
-        },
-        concurrency: config.webhooks.concurrency,
-        name: `${workerId}-webhooks`,
-      })
-    : undefined;
-  if (webhookWorker === undefined)
-    logger.info('webhook delivery is off in this worker: PLAINLOOP_WEBHOOK_SECRET is not set');
-
-  const worker = new Worker(queueNames.runs, processRunJob, {
-    connection: redis,
-    prefix: keys.queuePrefix,
-    name: workerId,
-    concurrency: config.worker.concurrency,
-    lockDuration: config.worker.lockDurationMs,
-    stalledInterval: config.worker.stalledIntervalMs,
-    maxStalledCount: config.worker.maxStalledCount,
-  });
-  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   const endings = new Set<Promise<void>>();
-  worker.on('failed', (job, error) => {
-    if (!job) return;
-    const ending = endRunOfFailedJob(job, error)
-      .catch((caught) =>
-        logger.error({ err: caught, jobId: job.id }, 'could not end the run of a failed job'),
-      )
-      .finally(() => endings.delete(ending));
-    endings.add(ending);
-  });
+  /** The BullMQ workers, from the moment each is created: a start-up given up closes them. */
+  let webhookStarting: Promise<Worker> | undefined;
+  let webhookWorker: Worker | undefined;
+  let runWorker: Worker | undefined;
+  try {
+    const publishedAt = Date.now();
+    if (agents.size > 0) {
+      await startUp.race(
+        redis.hset(
+          keys.agents,
+          Object.fromEntries(
+            [...agents.values()].map((bound) => [
+              bound.agent.name,
+              JSON.stringify(manifestOf(bound, publishedAt)),
+            ]),
+          ),
+        ),
+      );
+    }
+    await startUp.race(control.subscribe(keys.control));
+
+    // Deliveries are signed: a worker without the secret leaves them queued for one that has it. Started
+    // before the run worker, so a bad secret stops the process before it takes any run.
+    startUp.check();
+    webhookStarting = config.webhooks.secret
+      ? startWebhookWorker({
+          redis,
+          keys,
+          logger,
+          settings: {
+            secret: config.webhooks.secret,
+            allowPrivateTargets: config.webhooks.allowPrivateTargets,
+            timeoutMs: config.webhooks.timeoutMs,
+            retentionSeconds: config.runs.retentionSeconds,
+          },
+          concurrency: config.webhooks.concurrency,
+          name: `${workerId}-webhooks`,
+        })
+      : undefined;
+    if (webhookStarting) webhookWorker = await startUp.race(webhookStarting);
+    else logger.info('webhook delivery is off in this worker: PLAINLOOP_WEBHOOK_SECRET is not set');
+
+    // A stop that came during start-up must not find the worker taking runs.
+    startUp.check();
+    const created = new Worker(queueNames.runs, processRunJob, {
+      connection: redis,
+      prefix: keys.queuePrefix,
+      name: workerId,
+      concurrency: config.worker.concurrency,
+      lockDuration: config.worker.lockDurationMs,
+      stalledInterval: config.worker.stalledIntervalMs,
+      maxStalledCount: config.worker.maxStalledCount,
+    });
+    runWorker = created;
+    created.on('error', (error) => logger.error({ err: error }, 'worker error'));
+    created.on('failed', (job, error) => {
+      if (!job) return;
+      const ending = endRunOfFailedJob(job, error)
+        .catch((caught) =>
+          logger.error({ err: caught, jobId: job.id }, 'could not end the run of a failed job'),
+        )
+        .finally(() => endings.delete(ending));
+      endings.add(ending);
+    });
+    await startUp.race(created.waitUntilReady());
+  } catch (error) {
+    // No run was taken yet, so nothing is handed back: the workers are closed without waiting for jobs,
+    // and the connections dropped rather than quit, for Redis may not answer at all.
+    if (webhookStarting && !webhookWorker)
+      webhookStarting.then((webhooks) => webhooks.close(true)).catch(() => undefined);
+    await settledWithin(
+      Promise.allSettled([runWorker?.close(true), webhookWorker?.close(true)]),
+      closeWaitMs,
+    );
+    control.disconnect();
+    redis.disconnect();
+    throw error;
+  } finally {
+    startUp.dispose();
+  }
+  const worker = runWorker;
 
   /** Only a job BullMQ has given up on (no attempts left, or stalled too often) ends its run. */
   async function endRunOfFailedJob(job: Job, error: Error): Promise<void> {
@@ -309,7 +346,6 @@ async function startPreparedWorker(options: {
     if (state !== undefined && isTerminalStatus(state.status)) await requestWebhook(environment, state);
   }
 
-  await worker.waitUntilReady();
   logger.info(
     { workerId, agents: [...agents.keys()], concurrency: config.worker.concurrency },
     'worker started',
@@ -381,6 +417,29 @@ async function startPreparedWorker(options: {
       if (webhookWorker && !webhookWorker.isRunning())
         return { ready: false, reason: 'the webhook worker is not running' };
       return { ready: true };
+    },
+  };
+}
+
+/**
+ * Ends the waits of start-up when `signal` is aborted: `race` rejects with the signal's reason, and
+ * `check` throws it when the signal is aborted already.
+ */
+function abortableBy(signal: AbortSignal | undefined) {
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    if (!signal) return;
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  return {
+    // The abort first: a signal aborted already wins over work that has settled too.
+    race: <T>(work: Promise<T>): Promise<T> => Promise.race([aborted, work]),
+    check: () => signal?.throwIfAborted(),
+    dispose: () => {
+      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { checkRedisReachable, describeRedisUrl } from '@plainloop/redis';
+import { ConfigError } from '@plainloop/config';
+import { checkRedisReachable, describeRedisUrl, RedisAuthError } from '@plainloop/redis';
 import type { Logger } from '@plainloop/telemetry';
 
 export type WaitForRedisOptions = {
@@ -11,7 +12,10 @@ export type WaitForRedisOptions = {
   firstDelayMs?: number;
   /** The longest pause between two attempts: how late a worker may notice Redis is back. */
   maxDelayMs?: number;
-  /** How long one attempt may take (a host that drops packets answers nothing at all). */
+  /**
+   * How long one attempt may take, all of it (a host that drops packets, or accepts and never answers):
+   * past it the attempt counts as failed, and the wait goes on.
+   */
   attemptTimeoutMs?: number;
 };
 
@@ -26,7 +30,9 @@ function reasonOf(error: unknown): string {
  * orchestrated fleet Redis may come up after the workers, or be away for a while: a worker that exited
  * would only be restarted again and again (a crash loop, with growing restart delays). One warning line
  * says it waits, and another when the reason changes, rather than a line per attempt. Resolves `true`
- * once Redis answers, `false` when `signal` is aborted first.
+ * once Redis answers, `false` when `signal` is aborted first. A Redis that refuses the credentials
+ * (NOAUTH, WRONGPASS) is a configuration mistake, not an outage: it throws a `ConfigError` at once. A
+ * host name that does not resolve (ENOTFOUND) is waited for: an orchestrator's Service may come later.
  */
 export async function waitForRedis(url: string, options: WaitForRedisOptions): Promise<boolean> {
   const { logger, signal, firstDelayMs = 250, maxDelayMs = 5_000, attemptTimeoutMs = 3_000 } = options;
@@ -40,7 +46,10 @@ export async function waitForRedis(url: string, options: WaitForRedisOptions): P
     const outcome = await Promise.race([
       checkRedisReachable(url, attemptTimeoutMs).then(
         () => 'reached' as const,
-        (error: unknown) => ({ reason: reasonOf(error) }),
+        (error: unknown) => {
+          if (error instanceof RedisAuthError) throw new ConfigError(error.message);
+          return { reason: reasonOf(error) };
+        },
       ),
       stopped,
     ]);

@@ -11,8 +11,9 @@ export type WorkerProcessOptions = { config: PlainloopConfig; redisUrl: string; 
 /**
  * `plainloop worker`: checks its configuration (agents, models, secrets: a mistake stops it at once
  * with one line), serves its health endpoints, waits for Redis as long as it takes (not ready
- * meanwhile), then runs the worker until SIGTERM or SIGINT, shuts down gracefully (not ready from the
- * signal on; active runs checkpoint and go back to the queue) and exits 0.
+ * meanwhile; credentials Redis refuses stop it with one line), then runs the worker until SIGTERM or
+ * SIGINT, shuts down gracefully (not ready from the signal on; active runs checkpoint and go back to
+ * the queue) and exits 0. A signal during start-up ends it at once too, without taking a run.
  */
 export async function runWorkerProcess(options: WorkerProcessOptions): Promise<void> {
   const { config, redisUrl } = options;
@@ -54,7 +55,15 @@ export async function runWorkerProcess(options: WorkerProcessOptions): Promise<v
     });
     if (!reached) return;
     notReady = 'the worker is starting';
-    worker = await prepared.start(redisUrl);
+    // Start-up waits on Redis too (it may stall after answering PING): a signal ends that wait.
+    worker = await prepared.start(redisUrl, stop.signal).catch((error: unknown) => {
+      if (stop.signal.aborted) return undefined;
+      throw error;
+    });
+    if (worker === undefined) {
+      logger.info('stopped during start-up: no run was taken');
+      return;
+    }
     await stopped;
     await worker.close().catch((error) => logger.error({ err: error }, 'shutdown failed'));
   } finally {

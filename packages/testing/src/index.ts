@@ -6,4 +6,5 @@ export * from './fake-providers/openai-protocol.ts';
 export * from './fake-telegram-server.ts';
 export * from './metrics-text.ts';
 export * from './restartable-redis.ts';
+export * from './silent-tcp-server.ts';
 export * from './test-redis.ts';
