@@ -301,10 +301,18 @@ describe('the plainloop commands against a real API and worker', { timeout: 60_0
     });
 
     it('ends quietly, exit 0, when its reader goes away while it follows a run (| head)', async () => {
-      const { output } = await cli(['run', 'sleeper', '--input', '{"ms":3000}']);
-      const { code, stdout, stderr } = await runPlainloop(['events', runIdOf(output)], binEnvironment(), {
+      // A run that sleeps until cancelled, however slowly the command starts on a busy machine; once the
+      // reader has gone, the cancel makes the command write its next events into the closed pipe.
+      const { output } = await cli(['run', 'sleeper', '--input', '{"ms":60000}']);
+      const runId = runIdOf(output);
+      let cancelled: Promise<unknown> | undefined;
+      const { code, stdout, stderr } = await runPlainloop(['events', runId], binEnvironment(), {
         readLines: 1,
+        whenReaderLeft: () => {
+          cancelled = cli(['cancel', runId]);
+        },
       });
+      await cancelled;
       expect(stderr).toBe('');
       expect(code).toBe(0);
       expect(stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}queued\n/);

@@ -48,6 +48,20 @@ export async function submitPreparedRun(
   const { runId } = initial;
   const { created, state } = await dependencies.store.create(initial, turns);
   if (!created && state.requestHash !== initial.requestHash) return { kind: 'conflict', state };
+  // Before the job exists, so no worker's run.started can come ahead of it in the run's events. A lost
+  // event must not turn a saved run into an error for the producer.
+  if (created)
+    await dependencies.events
+      .publish({
+        type: 'run.queued',
+        runId,
+        tenantId: state.tenantId,
+        agent: state.agent,
+        at: initial.createdAt,
+      })
+      .catch((error: unknown) =>
+        dependencies.logger.warn({ err: error, runId }, 'could not publish run.queued'),
+      );
   if (created || state.status === 'queued') {
     const data: RunJobData = { runId, request, ...(fork === undefined ? {} : { fork }) };
     const job = await dependencies.queue.add('run', data, { ...runJobOptions, jobId: runId });
@@ -62,17 +76,5 @@ export async function submitPreparedRun(
       await dependencies.threads?.enter({ tenantId: state.tenantId, threadId: request.threadId }, runId);
   }
   if (!created) return { kind: 'existing', state };
-  // The run is saved and queued: a lost event must not turn that into an error for the producer.
-  await dependencies.events
-    .publish({
-      type: 'run.queued',
-      runId,
-      tenantId: state.tenantId,
-      agent: state.agent,
-      at: initial.createdAt,
-    })
-    .catch((error: unknown) =>
-      dependencies.logger.warn({ err: error, runId }, 'could not publish run.queued'),
-    );
   return { kind: 'created', state };
 }

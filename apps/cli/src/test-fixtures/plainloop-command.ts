@@ -5,12 +5,17 @@ const bin = fileURLToPath(new URL('../../bin/plainloop.js', import.meta.url));
 
 /**
  * Runs the real `plainloop` bin as a user's shell would, and resolves with its exit code and output.
- * With `readLines`, the reader goes away after that many lines, as `| head -n` does.
+ * With `readLines`, the reader goes away after that many lines, as `| head -n` does, and then
+ * `whenReaderLeft` runs (to make the command write again, into the closed pipe).
  */
 export function runPlainloop(
   args: string[],
   environment: NodeJS.ProcessEnv,
-  { timeoutMs = 60_000, readLines }: { timeoutMs?: number; readLines?: number } = {},
+  {
+    timeoutMs = 60_000,
+    readLines,
+    whenReaderLeft,
+  }: { timeoutMs?: number; readLines?: number; whenReaderLeft?: () => unknown } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { env: environment });
@@ -18,7 +23,10 @@ export function runPlainloop(
     let stderr = '';
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
-      if (readLines !== undefined && stdout.split('\n').length > readLines) child.stdout.destroy();
+      if (readLines !== undefined && !child.stdout.destroyed && stdout.split('\n').length > readLines) {
+        child.stdout.destroy();
+        whenReaderLeft?.();
+      }
     });
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
