@@ -125,11 +125,12 @@ describe('@plainloop/client against a real API and worker', { timeout: 60_000 },
       return run.status === 'running' && run.steps.length === 1 ? true : undefined;
     });
     const started = Date.now();
-    expect(await client.cancel(runId, 'no longer needed')).toEqual({
-      runId,
-      status: 'running',
-      cancel: 'requested',
-    });
+    // Usually the worker is told and ends the run within moments (202, requested); when it is quicker
+    // than the API's second look at the run, the answer already says cancelled.
+    expect([
+      { runId, status: 'running', cancel: 'requested' },
+      { runId, status: 'cancelled' },
+    ]).toContainEqual(await client.cancel(runId, 'no longer needed'));
     const run = await client.waitForRun(runId);
     expect(run).toMatchObject({
       status: 'cancelled',
