@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PlainloopClient } from '@plainloop/client';
-import { type FakeProviderServer, startFakeOpenAIServer, waitFor } from '@plainloop/testing';
+import type { PlainloopClient } from '@plainloop/client';
+import { waitFor } from '@plainloop/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeFailure, exitCodeOf } from './commands/exit-codes.ts';
 import { freePort } from './demo/fleet-processes.ts';
@@ -16,29 +16,18 @@ type Captured = { code: number; output: string };
 // captured), a few through the real bin for exit codes and stderr.
 describe('the plainloop commands against a real API and worker', { timeout: 60_000 }, () => {
   let setup: ApiFleet;
-  let openai: FakeProviderServer;
   let client: PlainloopClient;
   let environment: NodeJS.ProcessEnv;
   let directory: string;
 
   beforeAll(async () => {
-    openai = await startFakeOpenAIServer();
-    openai.respondWith(() => ({
-      kind: 'completion',
-      text: JSON.stringify({ answer: 'answered by openai' }),
-      usage: { prompt: 300, completion: 12 },
-    }));
-    setup = await startApiFleet('key-of-the-acme-tenant-for-the-cli', {
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: openai.baseUrl,
-    });
-    client = new PlainloopClient({ baseUrl: setup.baseUrl, apiKey: setup.apiKey });
+    setup = await startApiFleet('key-of-the-acme-tenant-for-the-cli');
+    ({ client } = setup);
     environment = { PLAINLOOP_API_URL: setup.baseUrl, PLAINLOOP_API_KEY: setup.apiKey };
     directory = await mkdtemp(join(tmpdir(), 'plainloop-cli-'));
   }, 90_000);
   afterAll(async () => {
     await setup?.stop();
-    await openai?.close();
     if (directory) await rm(directory, { recursive: true, force: true });
   });
 

@@ -1,37 +1,14 @@
 import { spawn } from 'node:child_process';
 import { type AddressInfo, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { connectRedis, startPrivateRedisServer } from '@plainloop/redis';
 import { startSilentTcpServer, waitFor } from '@plainloop/testing';
 import { describe, expect, it } from 'vitest';
-
-const bin = fileURLToPath(new URL('../bin/plainloop.js', import.meta.url));
+import { bin, runPlainloop } from './test-fixtures/plainloop-command.ts';
 
 /** Runs the real `plainloop` command, as `npx plainloop` and `npm start` do. */
-function plainloop(args: string[], environment: NodeJS.ProcessEnv, timeoutMs = 60_000) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: environment });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(`plainloop ${args.join(' ')} did not exit within ${timeoutMs} ms:\n${stdout}\n${stderr}`),
-      );
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const plainloop = (args: string[], environment: NodeJS.ProcessEnv, timeoutMs = 60_000) =>
+  runPlainloop(args, environment, { timeoutMs });
 
 /** A fresh machine: no REDIS_URL, no API key, only PATH. */
 const fresh: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };

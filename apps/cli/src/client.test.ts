@@ -1,5 +1,5 @@
 import { PlainloopApiError, PlainloopClient, RunProducer, type StreamedEvent } from '@plainloop/client';
-import { type FakeProviderServer, startFakeOpenAIServer, waitFor } from '@plainloop/testing';
+import { type FakeProviderServer, waitFor } from '@plainloop/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiFleet, startApiFleet } from './test-fixtures/api-fleet.ts';
 
@@ -15,25 +15,14 @@ const failureOf = (promise: Promise<unknown>) =>
 describe('@plainloop/client against a real API and worker', { timeout: 60_000 }, () => {
   let setup: ApiFleet;
   let client: PlainloopClient;
-  // The model a fork is sent to: a fake OpenAI server (a fork names its models, and scripted ones have no name).
   let openai: FakeProviderServer;
 
   beforeAll(async () => {
-    openai = await startFakeOpenAIServer();
-    openai.respondWith(() => ({
-      kind: 'completion',
-      text: JSON.stringify({ answer: 'answered by openai' }),
-      usage: { prompt: 300, completion: 12 },
-    }));
-    setup = await startApiFleet('key-of-the-acme-tenant-for-client', {
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: openai.baseUrl,
-    });
-    client = new PlainloopClient({ baseUrl: setup.baseUrl, apiKey: setup.apiKey });
+    setup = await startApiFleet('key-of-the-acme-tenant-for-client');
+    ({ client, openai } = setup);
   }, 90_000);
   afterAll(async () => {
     await setup?.stop();
-    await openai?.close();
   });
 
   it('creates a run, follows it to its end, and gives the same run again for the same idempotency key', async () => {

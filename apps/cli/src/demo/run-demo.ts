@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PlainloopClient } from '@plainloop/client';
+import { PlainloopClient, type Run } from '@plainloop/client';
 import type { PlainloopConfig } from '@plainloop/config';
 import type { AgentManifest } from '@plainloop/contracts';
 import {
@@ -38,36 +38,18 @@ export type DemoOptions = {
   timeoutMs?: number;
 };
 
-type RunView = {
-  runId: string;
-  agent: string;
-  status: string;
-  output?: unknown;
-  error?: { code: string; message: string };
-  usage: { inputTokens: number; outputTokens: number };
-  costUsd: number;
-  stepCount: number;
-  steps: Array<{ model: string }>;
-  durationMs?: number;
-};
-
 /** The demo's own API key, made for this run of the demo: the API never runs without keys. */
 const demoKey = `demo-${randomUUID()}`;
 
-async function getJson<T>(url: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
-  const response = await fetch(url, {
-    ...init,
-    headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${demoKey}` },
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
-
-async function waitForAgents(baseUrl: string, names: string[], deadline: number): Promise<AgentManifest[]> {
+async function waitForAgents(
+  client: PlainloopClient,
+  names: string[],
+  deadline: number,
+): Promise<AgentManifest[]> {
   while (Date.now() < deadline) {
     try {
-      const { status, body } = await getJson<{ agents: AgentManifest[] }>(`${baseUrl}/v1/agents`);
-      if (status === 200 && names.every((name) => body.agents.some((agent) => agent.name === name)))
-        return body.agents;
+      const agents = await client.agents();
+      if (names.every((name) => agents.some((agent) => agent.name === name))) return agents;
     } catch {
       // The API is still starting.
     }
@@ -136,7 +118,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   let receiver: WebhookReceiver | undefined;
   try {
     const agents = await Promise.race([
-      waitForAgents(baseUrl, ['research', 'lead-qualification'], Date.now() + 30_000),
+      waitForAgents(client, ['research', 'lead-qualification'], Date.now() + 30_000),
       fleetDied,
     ]);
     // One run reports its end to a webhook receiver of the demo's own, which verifies it as a tenant's
@@ -161,13 +143,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const labels = new Map<string, string>();
     for (const [index, { label, request }] of demoRuns.entries()) {
       const withWebhook = index === 0 ? { ...request, webhook: { url: receiver.url } } : request;
-      const { status, body } = await getJson<{ runId: string }>(`${baseUrl}/v1/runs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(withWebhook),
-      });
-      if (status !== 202) throw new Error(`POST /v1/runs answered ${status}: ${JSON.stringify(body)}`);
-      labels.set(body.runId, label);
+      const { runId } = await client.createRun(withWebhook);
+      labels.set(runId, label);
     }
     say(`Enqueued ${labels.size} runs with POST /v1/runs. Live events:`);
 
@@ -189,10 +166,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       }
     }
 
-    const views: Array<{ label: string; view: RunView }> = [];
+    const views: Array<{ label: string; view: Run }> = [];
     for (const [runId, label] of labels) {
-      const { body } = await getJson<RunView>(`${baseUrl}/v1/runs/${runId}`);
-      views.push({ label, view: body });
+      views.push({ label, view: await client.getRun(runId) });
     }
     say();
     say(summaryTable(views));
@@ -244,7 +220,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   }
 }
 
-function summaryTable(views: Array<{ label: string; view: RunView }>): string {
+function summaryTable(views: Array<{ label: string; view: Run }>): string {
   const headers = [
     'run',
     'agent',

@@ -1,8 +1,15 @@
 import type { AddressInfo } from 'node:net';
 import { ApiKeyring, buildApi } from '@plainloop/api';
+import { PlainloopClient } from '@plainloop/client';
 import { loadConfig } from '@plainloop/config';
 import { createLogger } from '@plainloop/telemetry';
-import { type TestRedis, useTestRedis, waitFor } from '@plainloop/testing';
+import {
+  type FakeProviderServer,
+  startFakeOpenAIServer,
+  type TestRedis,
+  useTestRedis,
+  waitFor,
+} from '@plainloop/testing';
 import type { FastifyInstance } from 'fastify';
 import { type Fleet, startFleet } from './fleet-harness.ts';
 
@@ -13,6 +20,10 @@ export type ApiFleet = {
   baseUrl: string;
   /** A key of the tenant `acme`. */
   apiKey: string;
+  /** A client of the API with that key. */
+  client: PlainloopClient;
+  /** The model a fork is sent to (a fork names its models, and scripted ones have no name): it answers every request alike. */
+  openai: FakeProviderServer;
   redis: TestRedis;
   fleet: Fleet;
   stop(): Promise<void>;
@@ -22,18 +33,21 @@ export type ApiFleet = {
  * The real thing for client and CLI tests: the API on a real port (in the test's process, so a test
  * can start it cheaply) and one `plainloop worker` process running `client-agents.ts` on scripted
  * models, on the test run's Redis under a prefix of its own. Resolves once the worker has published
- * its agents. `workerEnvironment` adds to the worker's settings (a fake provider for a fork's models).
+ * its agents. The worker can also call `openai:*` models, on a fake OpenAI server, for forks.
  */
-export async function startApiFleet(
-  apiKey: string,
-  workerEnvironment: Record<string, string> = {},
-): Promise<ApiFleet> {
+export async function startApiFleet(apiKey: string): Promise<ApiFleet> {
+  const openai = await startFakeOpenAIServer();
+  openai.respondWith(() => ({
+    kind: 'completion',
+    text: JSON.stringify({ answer: 'answered by openai' }),
+    usage: { prompt: 300, completion: 12 },
+  }));
   const redis = await useTestRedis();
   const fleet = await startFleet({
     redisUrl: redis.url,
     prefix: redis.prefix,
     agentsPath,
-    environment: workerEnvironment,
+    environment: { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.baseUrl },
   });
   fleet.startWorker('worker');
   let api: FastifyInstance | undefined;
@@ -57,18 +71,23 @@ export async function startApiFleet(
     await api?.close();
     await fleet.stop();
     await redis.close();
+    await openai.close();
     throw error;
   }
   const started = api;
+  const baseUrl = `http://127.0.0.1:${(started.server.address() as AddressInfo).port}`;
   return {
-    baseUrl: `http://127.0.0.1:${(started.server.address() as AddressInfo).port}`,
+    baseUrl,
     apiKey,
+    client: new PlainloopClient({ baseUrl, apiKey }),
+    openai,
     redis,
     fleet,
     async stop() {
       await started.close();
       await fleet.stop();
       await redis.close();
+      await openai.close();
     },
   };
 }

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const bin = fileURLToPath(new URL('../../bin/plainloop.js', import.meta.url));
+/** The `plainloop` bin, as `npx plainloop` runs it. */
+export const bin = fileURLToPath(new URL('../../bin/plainloop.js', import.meta.url));
 
 /**
  * Runs the real `plainloop` bin as a user's shell would, and resolves with its exit code and output.

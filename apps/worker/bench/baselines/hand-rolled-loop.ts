@@ -5,9 +5,10 @@
  * budgets, no recovery beyond BullMQ's own retry of the whole job.
  */
 import type { AssistantMessage, Message, ToolMessage } from '@plainloop/contracts';
-import { connectRedis, runJobOptions } from '@plainloop/redis';
-import { type Job, Queue, Worker } from 'bullmq';
+import { runJobOptions } from '@plainloop/redis';
+import type { Job, Queue } from 'bullmq';
 import { type CallProbe, createBenchModel, lookupRecord, stepsPerRun } from '../bench-agent.ts';
+import { baselineQueue, startBaselineWorker } from './baseline-worker.ts';
 
 const handRolledQueueName = 'bench-hand-rolled';
 
@@ -48,7 +49,6 @@ export async function startHandRolledWorker(
   probe?: CallProbe,
 ): Promise<{ close(): Promise<void> }> {
   const model = createBenchModel();
-  const connection = await connectRedis(url, 'worker');
   const signal = new AbortController().signal;
   async function processor(job: Job<LoopState>) {
     let state = job.data;
@@ -78,20 +78,9 @@ export async function startHandRolledWorker(
     }
     return { status: 'succeeded' };
   }
-  const worker = new Worker(handRolledQueueName, processor, {
-    connection,
-    prefix: `{${prefix}}`,
-    concurrency,
-  });
-  await worker.waitUntilReady();
-  return {
-    async close() {
-      await worker.close();
-      await connection.quit();
-    },
-  };
+  return startBaselineWorker(handRolledQueueName, { url, prefix, concurrency }, processor);
 }
 
 export function handRolledQueue(connection: Queue['opts']['connection'], prefix: string): Queue {
-  return new Queue(handRolledQueueName, { connection, prefix: `{${prefix}}` });
+  return baselineQueue(handRolledQueueName, connection, prefix);
 }

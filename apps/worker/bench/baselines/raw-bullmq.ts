@@ -2,8 +2,9 @@
  * Baseline (a): raw BullMQ. No-op jobs, worked by a plain `Worker` with the run jobs' options: what
  * BullMQ alone costs per job on this machine and this Redis.
  */
-import { connectRedis, runJobOptions } from '@plainloop/redis';
-import { Queue, Worker } from 'bullmq';
+import { runJobOptions } from '@plainloop/redis';
+import type { Queue } from 'bullmq';
+import { baselineQueue, startBaselineWorker } from './baseline-worker.ts';
 
 const rawBullmqQueueName = 'bench-noop';
 
@@ -20,26 +21,10 @@ export async function enqueueRawJobs(queue: Queue, jobs: number): Promise<void> 
   }
 }
 
-export async function startRawBullmqWorker(
-  url: string,
-  prefix: string,
-  concurrency: number,
-): Promise<{ close(): Promise<void> }> {
-  const connection = await connectRedis(url, 'worker');
-  const worker = new Worker(rawBullmqQueueName, async () => ({}), {
-    connection,
-    prefix: `{${prefix}}`,
-    concurrency,
-  });
-  await worker.waitUntilReady();
-  return {
-    async close() {
-      await worker.close();
-      await connection.quit();
-    },
-  };
+export function startRawBullmqWorker(url: string, prefix: string, concurrency: number) {
+  return startBaselineWorker(rawBullmqQueueName, { url, prefix, concurrency }, async () => ({}));
 }
 
 export function rawBullmqQueue(connection: Queue['opts']['connection'], prefix: string): Queue {
-  return new Queue(rawBullmqQueueName, { connection, prefix: `{${prefix}}` });
+  return baselineQueue(rawBullmqQueueName, connection, prefix);
 }
