@@ -1,5 +1,5 @@
 import type { Approval, Message, PendingStep, RunState } from '@plainloop/contracts';
-import { logPayload } from '@plainloop/telemetry';
+import { type Logger, logPayload } from '@plainloop/telemetry';
 import { runTool, type ValidatedToolCall } from '@plainloop/tools';
 import type { BoundAgent } from './bind-models.ts';
 import { checkFinalAnswer } from './final-answer.ts';
@@ -23,6 +23,20 @@ async function withRecordedDecisions(session: RunSession, approvals: Record<stri
   return folded;
 }
 
+/** The turns a step appends once every tool call has its result: the answer, then each result; else undefined. */
+function stepTurns(
+  answer: PendingStep['result'],
+  results: PendingStep['toolResults'],
+): Message[] | undefined {
+  const turns: Message[] = [assistantMessageOf(answer)];
+  for (const call of answer.toolCalls) {
+    const result = Object.hasOwn(results, call.id) ? results[call.id] : undefined;
+    if (result === undefined) return undefined;
+    turns.push(toolMessageOf(call, result));
+  }
+  return turns;
+}
+
 function pendingOf(state: RunState): PendingStep {
   if (state.pending === null) throw new Error('act phase without a checkpointed model answer');
   return state.pending;
@@ -35,12 +49,17 @@ async function runCall(
   const { call, tool, input } = validated;
   const { runId, step } = session.state;
   const started = performance.now();
+  let logger: Logger | undefined;
   const result = await runTool(tool, input, {
     runId,
     step,
     callId: call.id,
     idempotencyKey: `${runId}:${step}:${call.id}`,
-    logger: session.logger.child({ tool: call.name, callId: call.id }),
+    // Made when the tool first logs: most never do, and a child logger per call is not free.
+    get logger() {
+      logger ??= session.logger.child({ tool: call.name, callId: call.id });
+      return logger;
+    },
     signal: session.signal,
     maxOutputChars: session.environment.settings.maxToolOutputChars,
   });
@@ -48,25 +67,33 @@ async function runCall(
   // A call cut short by a stop (cancel, forced shutdown) is not a result: the resumed step runs it again.
   if (session.signal.aborted) return;
   let outcome: ToolOutcome | undefined;
-  await session.update((current) => {
+  await session.write((current) => {
     const pending = pendingOf(current);
     const { settings, now } = session.environment;
     outcome = recordToolOutcome(current, call.name, result, settings.toolFailureLimit, now());
-    return {
+    const toolResults = { ...pending.toolResults, [call.id]: result };
+    const withResult = {
       ...current,
       toolCalls: current.toolCalls + 1,
       toolFailures: outcome.toolFailures,
       disabledTools: outcome.disabledTools,
-      pending: { ...pending, toolResults: { ...pending.toolResults, [call.id]: result } },
+      pending: { ...pending, toolResults },
+    };
+    const turns = stepTurns(pending.result, toolResults);
+    if (turns === undefined) return { next: withResult };
+    // The step's last result commits the step in the same checkpoint: one write instead of two.
+    return {
+      next: { ...withResult, step: current.step + 1, pending: null },
+      options: { appendTurns: turns },
     };
   });
   if (result.ok) {
-    await session.emit(
-      { type: 'tool.called', step, tool: call.name, callId: call.id, latencyMs },
-      { arguments: logPayload(input), output: logPayload(result.output) },
-    );
+    session.emit({ type: 'tool.called', step, tool: call.name, callId: call.id, latencyMs }, () => ({
+      arguments: logPayload(input),
+      output: logPayload(result.output),
+    }));
   } else {
-    await session.emit(
+    session.emit(
       {
         type: 'tool.failed',
         step,
@@ -75,12 +102,12 @@ async function runCall(
         error: result.error,
         latencyMs,
       },
-      { arguments: logPayload(input) },
+      () => ({ arguments: logPayload(input) }),
     );
   }
   const disabled = (outcome as ToolOutcome | undefined)?.disabled;
   if (disabled) {
-    await session.emit({
+    session.emit({
       type: 'tool.disabled',
       step,
       tool: call.name,
@@ -181,7 +208,7 @@ export async function actStep(session: RunSession, bound: BoundAgent): Promise<v
     });
     for (const [callId, { error }] of Object.entries(plan.errors)) {
       const call = calls.find((each) => each.id === callId);
-      await session.emit({
+      session.emit({
         type: 'tool.failed',
         step: session.state.step,
         tool: call?.name ?? '',
@@ -198,22 +225,19 @@ export async function actStep(session: RunSession, bound: BoundAgent): Promise<v
     // A person has to decide first: the run waits, holding no worker slot, until a decision or the deadline.
     const until = plan.approvalDeadline;
     await session.update((current) => ({ ...current, status: 'waiting', waitingUntil: until }));
-    await session.emit({ type: 'run.waiting', step: session.state.step, until, reason: 'approval' });
+    session.emit({ type: 'run.waiting', step: session.state.step, until, reason: 'approval' });
     return;
   }
 
-  const results = pendingOf(session.state).toolResults;
-  const toolMessages: Message[] = [];
-  for (const call of calls) {
-    const result = Object.hasOwn(results, call.id) ? results[call.id] : undefined;
-    if (result === undefined) {
-      // Only a stop (cancellation, shutdown, a lost run) leaves a call without a result.
-      if (session.signal.aborted) return;
-      throw new Error(`tool call ${call.id} of step ${session.state.step} has no result`);
-    }
-    toolMessages.push(toolMessageOf(call, result));
+  // The last result that landed here committed the step with it.
+  if (session.state.pending === null) return;
+  const turns = stepTurns(pending.result, pendingOf(session.state).toolResults);
+  if (turns === undefined) {
+    // Only a stop (cancellation, shutdown, a lost run) leaves a call without a result.
+    if (session.signal.aborted) return;
+    throw new Error(`a tool call of step ${session.state.step} has no result`);
   }
   await session.update((current) => ({ ...current, step: current.step + 1, pending: null }), {
-    appendTurns: [assistant, ...toolMessages],
+    appendTurns: turns,
   });
 }

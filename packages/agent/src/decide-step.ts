@@ -33,7 +33,7 @@ function withUniqueIds(toolCalls: readonly ToolCall[]): ToolCall[] {
 export async function decideStep(session: RunSession, bound: BoundAgent, limits: AgentLimits): Promise<void> {
   const { state, turns, environment } = session;
   const tier = (bound.agent.chooseTier ?? chooseTier)({ step: state.step, turns });
-  if (state.waitingSince === undefined) await session.emit({ type: 'step.started', step: state.step, tier });
+  if (state.waitingSince === undefined) session.emit({ type: 'step.started', step: state.step, tier });
 
   let outcome: Awaited<ReturnType<typeof routeCall>>;
   try {
@@ -93,7 +93,7 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
       waitingUntil: until,
       waitingSince: since,
     }));
-    await session.emit({ type: 'run.waiting', step: state.step, until, reason: outcome.reason });
+    session.emit({ type: 'run.waiting', step: state.step, until, reason: outcome.reason });
     return;
   }
 
@@ -120,9 +120,9 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
     ({ waitingSince: _since, waitingUntil: _until, ...current }) => ({ ...call.addTotals(current), pending }),
     { modelCall: call.record },
   );
-  await session.emit(call.event);
+  session.emit(call.event);
   for (const { call: invalid, error } of invalidCalls) {
-    await session.emit({
+    session.emit({
       type: 'tool.failed',
       step: state.step,
       tool: invalid.name,

@@ -67,9 +67,10 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     // Another run of the thread is active: this one waits its turn, no slot held, nothing written.
     return { kind: 'waiting', state: stored, resumeAt: environment.now() + threadPollMs };
   }
+  let session: RunSession | undefined;
   try {
     const turns = await environment.store.loadTurns(stored.tenantId, stored.runId);
-    const session = new RunSession(environment, stored, turns, signal);
+    session = new RunSession(environment, stored, turns, signal);
     // Taking the run bumps its version: a worker still holding an older copy is fenced out from here on.
     const taken = await session.update(({ waitingUntil: _waitingUntil, ...current }) => ({
       ...current,
@@ -78,8 +79,10 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       startedAt: current.startedAt ?? environment.now(),
     }));
     if (taken.attempt === 1)
-      await session.emit({ type: 'run.started', attempt: taken.attempt }, { input: logPayload(taken.input) });
-    else await session.emit({ type: 'run.resumed', step: taken.step, attempt: taken.attempt });
+      session.emit({ type: 'run.started', attempt: taken.attempt }, () => ({
+        input: logPayload(taken.input),
+      }));
+    else session.emit({ type: 'run.resumed', step: taken.step, attempt: taken.attempt });
 
     if (forkLost) {
       const message = `the fork of ${job.fork?.sourceRunId} from step ${job.fork?.fromStep} was lost before a worker took it; fork again`;
@@ -122,6 +125,9 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   } catch (error) {
     if (error instanceof RunFencedError) return { kind: 'fenced', reason: error.message };
     throw error;
+  } finally {
+    // Events are not waited for step by step: the run is not given back before they are all in Redis.
+    await session?.published();
   }
 }
 

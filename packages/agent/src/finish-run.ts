@@ -40,7 +40,7 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
       ...(finish.appendTurns ? { appendTurns: finish.appendTurns } : {}),
     },
   );
-  await session.emit(
+  session.emit(
     {
       type: 'run.finished',
       status: state.status,
@@ -50,12 +50,12 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
       durationMs: now - state.createdAt,
       ...(finish.error === undefined ? {} : { error: finish.error }),
     },
-    state.output === undefined ? {} : { output: logPayload(state.output) },
+    () => (state.output === undefined ? {} : { output: logPayload(state.output) }),
   );
   // Here rather than at each caller, so that a failed webhook enqueue (which throws, below) cannot
   // cost the run an event.
   if (finish.budget)
-    await session.emit({
+    session.emit({
       type: 'budget.exceeded',
       step: completesStep ? state.step - 1 : state.step,
       ...finish.budget,
@@ -69,8 +69,13 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
     session.logger.warn({ err: error }, 'could not hand the thread on; its next run will, at its next poll');
   }
   // Last, so that everything above is done when it throws: a retry finds the run ended and only queues
-  // the webhook again.
-  await requestWebhook(session.environment, state);
+  // the webhook again. The run's last events are in Redis before whoever ended it (a worker, a cancel
+  // from the API, a job BullMQ gave up on) says it has ended.
+  try {
+    await requestWebhook(session.environment, state);
+  } finally {
+    await session.published();
+  }
   return state;
 }
 

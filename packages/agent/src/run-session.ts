@@ -14,6 +14,9 @@ const warningEvents = new Set<RunEvent['type']>([
 ]);
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** What a log line adds to an event; a function when it is costly to build (payloads). */
+type LogDetail = Record<string, unknown> | (() => Record<string, unknown>);
+
 export type RunEventDraft = DistributiveOmit<RunEvent, 'runId' | 'tenantId' | 'agent' | 'at'>;
 
 /**
@@ -23,7 +26,7 @@ export type RunEventDraft = DistributiveOmit<RunEvent, 'runId' | 'tenantId' | 'a
  */
 export class RunSession {
   readonly environment: RunEnvironment;
-  readonly logger: Logger;
+  #logger: Logger | undefined;
   /** Aborts the session's model and tool calls: the caller's signal, or a checkpoint write that failed. */
   readonly signal: AbortSignal;
   /** Set once a write was refused because another worker owns the run. */
@@ -36,17 +39,24 @@ export class RunSession {
   #state: RunState;
   readonly #turns: Message[];
   #writes: Promise<unknown> = Promise.resolve();
+  /** Events sent to Redis whose reply has not come back yet (see `emit`). */
+  readonly #publishing = new Set<Promise<void>>();
 
   constructor(environment: RunEnvironment, state: RunState, turns: Message[], signal: AbortSignal) {
     this.environment = environment;
     this.#state = state;
     this.#turns = turns;
     this.signal = AbortSignal.any([signal, this.#lost.signal]);
-    this.logger = environment.logger.child({
-      runId: state.runId,
-      tenantId: state.tenantId,
-      agent: state.agent,
+  }
+
+  /** The run's logger (run, tenant, agent bound), made on first use: at `warn` most runs never log. */
+  get logger(): Logger {
+    this.#logger ??= this.environment.logger.child({
+      runId: this.#state.runId,
+      tenantId: this.#state.tenantId,
+      agent: this.#state.agent,
     });
+    return this.#logger;
   }
 
   get state(): RunState {
@@ -62,9 +72,21 @@ export class RunSession {
     change: (state: RunState) => Omit<RunState, 'version'>,
     options: CheckpointOptions = {},
   ): Promise<RunState> {
+    return this.write((current) => ({ next: change(current), options }));
+  }
+
+  /**
+   * Like `update`, for a write whose options depend on the latest state too (the turns a step appends
+   * when its last tool result lands, say).
+   */
+  write(
+    plan: (state: RunState) => { next: Omit<RunState, 'version'>; options?: CheckpointOptions },
+  ): Promise<RunState> {
     const write = this.#writes.then(async () => {
       if (this.fencedBy) throw this.fencedBy;
-      const next = { ...change(this.#state), updatedAt: this.environment.now() };
+      const planned = plan(this.#state);
+      const options = planned.options ?? {};
+      const next = { ...planned.next, updatedAt: this.environment.now() };
       try {
         const written = await this.environment.store.checkpoint(this.#state, next, options);
         this.#state = written.state;
@@ -90,18 +112,31 @@ export class RunSession {
   /**
    * Publishes an event about work already checkpointed, and logs it as one JSON line carrying the run,
    * tenant, agent and step (`detail` adds what belongs in the log but not in the event: inputs,
-   * outputs, the full error). A lost event is logged, never fatal.
+   * outputs, the full error; a function is called only when the line is written). The event is sent at once, but its reply is not waited for: the step
+   * goes on while Redis appends it, and since one connection carries the session's commands in order,
+   * the event still lands after its checkpoint and before the next. `published()` waits for them all.
+   * A lost event is logged, never fatal.
    */
-  async emit(draft: RunEventDraft, detail: Record<string, unknown> = {}): Promise<void> {
+  emit(draft: RunEventDraft, detail: LogDetail = {}): void {
     const { runId, tenantId, agent, step } = this.#state;
     const event = { ...draft, runId, tenantId, agent, at: this.environment.now() } as RunEvent;
-    const { type, runId: _runId, tenantId: _tenantId, agent: _agent, at: _at, ...fields } = event;
-    const level = warningEvents.has(type) || ('error' in fields && fields.error) ? 'warn' : 'info';
-    this.logger[level]({ event: type, step, ...fields, ...detail }, type);
-    try {
-      await this.environment.events.publish(event);
-    } catch (error) {
-      this.logger.warn({ err: error, event: event.type }, 'could not publish a run event');
+    const level = warningEvents.has(event.type) || ('error' in event && event.error) ? 'warn' : 'info';
+    if (this.environment.logger.isLevelEnabled(level)) {
+      const { type, runId: _runId, tenantId: _tenantId, agent: _agent, at: _at, ...fields } = event;
+      const details = typeof detail === 'function' ? detail() : detail;
+      this.logger[level]({ event: type, step, ...fields, ...details }, type);
     }
+    const publishing = this.environment.events.publish(event).then(
+      () => undefined,
+      (error: unknown) =>
+        this.logger.warn({ err: error, event: event.type }, 'could not publish a run event'),
+    );
+    this.#publishing.add(publishing);
+    void publishing.finally(() => this.#publishing.delete(publishing));
+  }
+
+  /** Resolves once every event emitted so far has been appended (or its loss logged). */
+  async published(): Promise<void> {
+    while (this.#publishing.size > 0) await Promise.all(this.#publishing);
   }
 }

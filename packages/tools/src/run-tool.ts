@@ -16,7 +16,7 @@ export type RunToolOptions = Omit<ToolContext, 'signal'> & {
  * tool's output schema, made plain JSON and bounded in size. It never throws.
  */
 export async function runTool(tool: Tool, input: unknown, options: RunToolOptions): Promise<ToolResult> {
-  const { signal: runSignal, maxOutputChars, ...context } = options;
+  const { signal: runSignal, maxOutputChars } = options;
   if (runSignal.aborted) return failure('aborted', 'the run was stopped before the tool ran', true);
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -29,7 +29,18 @@ export async function runTool(tool: Tool, input: unknown, options: RunToolOption
     runSignal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    const running = Promise.resolve().then(() => tool.run(input, { ...context, signal: controller.signal }));
+    const context: ToolContext = {
+      runId: options.runId,
+      step: options.step,
+      callId: options.callId,
+      idempotencyKey: options.idempotencyKey,
+      signal: controller.signal,
+      // Read through: the caller may make the tool's logger only when the tool first logs.
+      get logger() {
+        return options.logger;
+      },
+    };
+    const running = Promise.resolve().then(() => tool.run(input, context));
     const outcome = await Promise.race([running.then((output) => ({ output })), interrupted]);
     if (outcome === 'timeout' || outcome === 'aborted') {
       controller.abort(new Error(outcome === 'timeout' ? 'tool timeout' : 'run stopped'));

@@ -79,7 +79,7 @@ export async function summarizeThread(
   await session.update((current) => ({ ...call.addTotals(current), pendingSummary }), {
     modelCall: call.record,
   });
-  await session.emit(call.event);
+  session.emit(call.event);
   await applyPendingSummary(session, bound);
   return true;
 }
@@ -123,7 +123,7 @@ export async function applyPendingSummary(session: RunSession, bound?: BoundAgen
     environment.now(),
   );
   await session.update(({ pendingSummary: _applied, ...current }) => current);
-  await session.emit({
+  session.emit({
     type: 'memory.summarized',
     step: state.step,
     foldedExchanges: pending.folded.length,

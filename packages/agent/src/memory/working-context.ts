@@ -32,13 +32,30 @@ export type WorkingContext = Pick<GenerateOptions, 'messages' | 'tools' | 'respo
 
 /** The tools offered to the model: the run's, less those the session breaker disabled. */
 function toolsForModel({ agent }: BoundAgent, disabled: Readonly<Record<string, unknown>>): ToolForModel[] {
-  return [...agent.tools.values()]
+  // Almost always none is disabled: then the agent's list is made once, and so is its token count.
+  const allEnabled = Object.keys(disabled).length === 0;
+  const made = allEnabled ? allToolsOf.get(agent) : undefined;
+  if (made) return made;
+  const tools = [...agent.tools.values()]
     .filter(({ name }) => !(name in disabled))
     .map(({ description }) => ({
       name: description.name,
       description: description.description,
       inputSchema: description.inputSchema,
     }));
+  if (allEnabled) allToolsOf.set(agent, tools);
+  return tools;
+}
+
+const allToolsOf = new WeakMap<BoundAgent['agent'], ToolForModel[]>();
+const toolTokensOf = new WeakMap<readonly ToolForModel[], number>();
+
+function toolsTokens(tools: readonly ToolForModel[]): number {
+  const known = toolTokensOf.get(tools);
+  if (known !== undefined) return known;
+  const tokens = tokensOf(JSON.stringify(tools));
+  toolTokensOf.set(tools, tokens);
+  return tokens;
 }
 
 /** The prompt budget of the agent's calls: the context it may use, less what it keeps for the answer. */
@@ -95,7 +112,7 @@ export async function workingContext(
       toolOutputTokens: Math.floor(promptTokens / 4),
       recallTokens: Math.floor(promptTokens / 10),
       memoryTokens: Math.floor(promptTokens / 8),
-      toolsTokens: tokensOf(JSON.stringify(tools)) + (schema ? tokensOf(JSON.stringify(schema)) : 0),
+      toolsTokens: toolsTokens(tools) + (schema ? tokensOf(JSON.stringify(schema)) : 0),
     },
   );
   if (built.historyDropped > 0)

@@ -7,8 +7,25 @@ import { countTokens, decode, encode } from 'gpt-tokenizer/encoding/o200k_base';
  * reserve absorbs the difference.
  */
 export function tokensOf(text: string): number {
-  return countTokens(text);
+  const counted = countedTexts.get(text);
+  if (counted !== undefined) return counted;
+  const tokens = countTokens(text);
+  if (text.length <= maxCachedTextLength) {
+    // Bounded: a busy worker sees many texts; forgetting them all at once is simpler than an LRU and
+    // costs one recount of the texts still in use.
+    if (countedTexts.size >= maxCachedTexts) countedTexts.clear();
+    countedTexts.set(text, tokens);
+  }
+  return tokens;
 }
+
+/**
+ * Counts by text, for what every step rebuilds as new strings with the same content: the instructions,
+ * the input, the tool list as JSON. Tokenizing them again each step was a visible share of a step's CPU.
+ */
+const countedTexts = new Map<string, number>();
+const maxCachedTexts = 2_000;
+const maxCachedTextLength = 16_384;
 
 /** What each message costs beyond its text (role and separators), as providers bill it, roughly. */
 const perMessageOverhead = 4;
