@@ -48,6 +48,14 @@ describe('AdmissionControl (fleet-wide, in Redis)', () => {
     expect((await admission.reserve('openai:gpt-4.1', 1)).admitted).toBe(true);
   });
 
+  it('keeps no window for a model without limits: nothing is written, nothing to settle', async () => {
+    const admission = new AdmissionControl(redis.client, redis.keys, {});
+    const decision = await admission.reserve(model, 500);
+    expect(decision).toMatchObject({ admitted: true, reservation: { tokens: 0, tracked: false } });
+    if (decision.admitted) await admission.settle(decision.reservation, 400);
+    expect(await redis.client.keys(`${redis.keys.prefix}*admission*`)).toEqual([]);
+  });
+
   it('never shortens a cooldown another worker set for longer, and reports what is left', async () => {
     const admission = new AdmissionControl(redis.client, redis.keys, {});
     await admission.coolDown(model, 30_000);

@@ -4,7 +4,8 @@ import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } 
 
 export type ModelLimits = { requestsPerMinute?: number; tokensPerMinute?: number };
 
-export type Reservation = { id: string; model: ModelRef; tokens: number };
+/** `tracked`: false for a model without limits, which keeps no window and so has nothing to settle. */
+export type Reservation = { id: string; model: ModelRef; tokens: number; tracked: boolean };
 
 export type AdmissionDecision =
   | { admitted: true; reservation: Reservation }
@@ -14,6 +15,16 @@ const charactersPerToken = 4;
 const defaultExpectedOutputTokens = 1_000;
 
 type EstimateInput = Pick<GenerateOptions, 'messages' | 'tools' | 'maxOutputTokens'>;
+
+/** The tool list's length as JSON, once per list: an agent offers the same list object step after step. */
+const toolListLengths = new WeakMap<object, number>();
+function toolListLength(tools: EstimateInput['tools']): number {
+  const known = toolListLengths.get(tools);
+  if (known !== undefined) return known;
+  const length = JSON.stringify(tools).length;
+  toolListLengths.set(tools, length);
+  return length;
+}
 
 /**
  * A call's usage before it is made: the prompt at about four characters a token, and the answer it may
@@ -26,7 +37,7 @@ export function estimateUsage(options: EstimateInput): Usage {
     if (message.role === 'assistant')
       for (const call of message.toolCalls) characters += call.argumentsJson.length;
   }
-  characters += JSON.stringify(options.tools).length;
+  characters += toolListLength(options.tools);
   return {
     inputTokens: Math.ceil(characters / charactersPerToken),
     cachedInputTokens: 0,
@@ -56,6 +67,12 @@ export class AdmissionControl {
     this.#limits = limits;
   }
 
+  /** Whether the model has a request or token limit (without one, only its cooldown holds calls back). */
+  isLimited(model: ModelRef): boolean {
+    const limits = this.#limits[model];
+    return Boolean(limits?.requestsPerMinute || limits?.tokensPerMinute);
+  }
+
   async reserve(model: ModelRef, estimatedTokens: number): Promise<AdmissionDecision> {
     const limits = this.#limits[model] ?? {};
     const keys = this.#keys.admission(model);
@@ -71,12 +88,13 @@ export class AdmissionControl {
       String(Math.max(0, Math.ceil(estimatedTokens))),
     );
     return admitted === 1
-      ? { admitted: true, reservation: { id, model, tokens: reserved } }
+      ? { admitted: true, reservation: { id, model, tokens: reserved, tracked: this.isLimited(model) } }
       : { admitted: false, retryInMs };
   }
 
   /** Counts what the call really used instead of the estimate (0 when it failed before using any). */
   async settle(reservation: Reservation, usedTokens: number): Promise<void> {
+    if (!reservation.tracked) return;
     const keys = this.#keys.admission(reservation.model);
     await this.#redis.plainloopAdmissionSettle(
       keys.tokens,

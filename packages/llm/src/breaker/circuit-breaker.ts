@@ -12,9 +12,10 @@ export type BreakerSettings = {
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
+/** `failures`: the consecutive failures counted when asked; a success on a closed breaker with none changes nothing. */
 export type BreakerDecision =
-  | { allowed: true; state: BreakerState }
-  | { allowed: false; state: BreakerState; retryInMs: number };
+  | { allowed: true; state: BreakerState; failures: number }
+  | { allowed: false; state: BreakerState; retryInMs: number; failures: number };
 
 export type BreakerOutcome = { transition: 'opened' | 'closed' | undefined; failures: number };
 
@@ -56,12 +57,17 @@ export class CircuitBreaker {
   }
 
   async acquire(model: ModelRef): Promise<BreakerDecision> {
-    const [allowed, state, retryInMs] = await this.#redis.plainloopBreakerAcquire(
-      this.#keys.breaker(model),
-      String(this.settings.cooldownMs),
-      String(this.settings.probeLeaseMs),
-    );
-    return allowed === 1 ? { allowed: true, state } : { allowed: false, state, retryInMs };
+    const [[allowed, state, retryInMs, failures]] = await Promise.all([
+      this.#redis.plainloopBreakerAcquire(
+        this.#keys.breaker(model),
+        String(this.settings.cooldownMs),
+        String(this.settings.probeLeaseMs),
+      ),
+      this.#list(model),
+    ]);
+    return allowed === 1
+      ? { allowed: true, state, failures }
+      : { allowed: false, state, retryInMs, failures };
   }
 
   recordSuccess(model: ModelRef): Promise<BreakerOutcome> {
@@ -77,11 +83,15 @@ export class CircuitBreaker {
     await this.#redis.plainloopBreakerRelease(this.#keys.breaker(model));
   }
 
+  /** Lists the model among those the fleet has called, once per process (read() finds them there). */
+  async #list(model: ModelRef): Promise<void> {
+    if (this.#listed.has(model)) return;
+    await this.#redis.sadd(this.#keys.breakers, model);
+    this.#listed.add(model);
+  }
+
   async #record(model: ModelRef, outcome: 'success' | 'failure'): Promise<BreakerOutcome> {
-    if (!this.#listed.has(model)) {
-      await this.#redis.sadd(this.#keys.breakers, model);
-      this.#listed.add(model);
-    }
+    await this.#list(model);
     const [transition, failures] = await this.#redis.plainloopBreakerRecord(
       this.#keys.breaker(model),
       outcome,

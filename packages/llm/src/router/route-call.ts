@@ -10,7 +10,11 @@ import {
   type Usage,
 } from '@plainloop/contracts';
 import { type AdmissionControl, estimateUsage } from '../admission/admission-control.ts';
-import { type CircuitBreaker, countsAgainstBreaker } from '../breaker/circuit-breaker.ts';
+import {
+  type BreakerOutcome,
+  type CircuitBreaker,
+  countsAgainstBreaker,
+} from '../breaker/circuit-breaker.ts';
 import { LanguageModelError } from '../errors/language-model-error.ts';
 import { backoffDelay, type RetrySettings } from './backoff.ts';
 
@@ -136,15 +140,24 @@ export async function routeCall(
 
   for (const model of chain) {
     const ref = modelRefOf(model);
-    const gate = await breaker.acquire(ref);
+    // A model without limits asks admission only whether it is cooling down, which reserves nothing, so
+    // both questions go to Redis at once. With limits, a reservation takes a request of the window, so
+    // it is made only once the breaker lets the call through.
+    const [gate, unlimitedAdmission] = await Promise.all([
+      breaker.acquire(ref),
+      admission.isLimited(ref) ? undefined : admission.reserve(ref, estimate),
+    ]);
     if (!gate.allowed) {
       await waitFor(ref, gate.retryInMs, 'breaker_open');
       continue;
     }
     // A half-open breaker let this call through as its one probe: it must report back either way.
     let healthReported = gate.state !== 'half_open';
-    const report = async (outcome: 'success' | 'failure') => {
+    // A success tells a closed breaker that counted no failures nothing: that write is skipped.
+    const successIsNews = gate.state !== 'closed' || gate.failures > 0;
+    const report = async (outcome: 'success' | 'failure'): Promise<BreakerOutcome> => {
       healthReported = true;
+      if (outcome === 'success' && !successIsNews) return { transition: undefined, failures: 0 };
       const health =
         outcome === 'success' ? await breaker.recordSuccess(ref) : await breaker.recordFailure(ref);
       if (health.transition) {
@@ -159,7 +172,10 @@ export async function routeCall(
     };
     try {
       for (let attemptNumber = 1; attemptNumber <= settings.attemptsPerModel; attemptNumber += 1) {
-        let admitted = await admission.reserve(ref, estimate);
+        let admitted =
+          attemptNumber === 1 && unlimitedAdmission !== undefined
+            ? unlimitedAdmission
+            : await admission.reserve(ref, estimate);
         for (
           let waited = 0;
           !admitted.admitted &&

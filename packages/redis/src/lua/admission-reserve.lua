@@ -14,13 +14,21 @@
   ARGV[4] the estimated tokens of the call
 
   Returns {1, 0, tokens reserved} when admitted (the estimate, capped at the TPM), or
-  {0, milliseconds to wait, 0} when not.
+  {0, milliseconds to wait, 0} when not. A model without limits keeps no window: only its cooldown is
+  asked, and nothing is reserved (0 tokens), so there is nothing to settle.
 ]]
+local rpm = tonumber(ARGV[1])
+local tpm = tonumber(ARGV[2])
+if rpm == 0 and tpm == 0 then
+  local cooldown = redis.call('PTTL', KEYS[4])
+  if cooldown > 0 then
+    return {0, cooldown, 0}
+  end
+  return {1, 0, 0}
+end
 local window = 60000
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local rpm = tonumber(ARGV[1])
-local tpm = tonumber(ARGV[2])
 local estimate = tonumber(ARGV[4])
 if tpm > 0 and estimate > tpm then
   -- A call larger than the whole budget would wait for ever; it may go alone in an empty window.
