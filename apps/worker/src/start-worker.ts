@@ -155,10 +155,18 @@ async function startPreparedWorker(options: {
   const workerId = `worker-${process.pid}-${randomUUID().slice(0, 6)}`;
   const keys = createKeySchema(config.redis.prefix);
   const redis = createRedisClient(options.redisUrl, 'worker', workerId);
+  // The step machine's own connection, auto-pipelined: the commands of many runs share socket writes.
+  // BullMQ keeps the plain one, as it expects.
+  const steps = createRedisClient(options.redisUrl, 'worker', `${workerId}-steps`, { autoPipelining: true });
   // A run that leaves its thread wakes the next one at once instead of letting it wait out its poll.
   const runQueue = createRunQueue(redis, keys);
   const environment = {
-    ...runEnvironmentFromConfig(config, { redis, keys, logger }, options.prices, options.embeddingModel),
+    ...runEnvironmentFromConfig(
+      config,
+      { redis: steps, keys, logger },
+      options.prices,
+      options.embeddingModel,
+    ),
     jobStateOf: (runId: string) => runQueue.getJobState(runId),
     wakeRun: async (runId: string) => {
       const job = await runQueue.getJob(runId);
@@ -316,6 +324,7 @@ async function startPreparedWorker(options: {
       closeWaitMs,
     );
     control.disconnect();
+    steps.disconnect();
     redis.disconnect();
     throw error;
   } finally {
@@ -383,6 +392,7 @@ async function startPreparedWorker(options: {
       await settledWithin(runQueue.close(), closeWaitMs);
       await settledWithin(environment.close?.() ?? Promise.resolve(), closeWaitMs);
       await closeRedisClient(control, closeWaitMs);
+      await closeRedisClient(steps, closeWaitMs);
       await closeRedisClient(redis, closeWaitMs);
     }
     logger.info({ workerId }, 'worker stopped');
@@ -396,8 +406,9 @@ async function startPreparedWorker(options: {
     async readiness() {
       if (closing) return { ready: false, reason: 'the worker is shutting down' };
       // A connection that is down is not asked: commands on a worker connection wait for Redis.
-      if (redis.status !== 'ready')
-        return { ready: false, reason: `the connection to Redis is ${redis.status}` };
+      for (const connection of [redis, steps])
+        if (connection.status !== 'ready')
+          return { ready: false, reason: `the connection to Redis is ${connection.status}` };
       // A PING sent as the connection drops waits for the reconnect: it is not waited for long.
       let timer: NodeJS.Timeout | undefined;
       const answer = await Promise.race([
