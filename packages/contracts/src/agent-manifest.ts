@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { ModelRef } from './language-model.ts';
-import { AgentName } from './run-request.ts';
+import { AgentName, maxIterationsCeiling } from './run-request.ts';
 import { ToolDescription } from './tool-spec.ts';
 
 export const AgentLimits = z.object({
-  maxIterations: z.int().min(1).max(100),
+  maxIterations: z.int().min(1).max(maxIterationsCeiling),
   maxCostUsd: z.number().positive().optional(),
   maxTokens: z.int().positive().optional(),
 });

@@ -48,7 +48,7 @@ const badPayloads: Record<string, unknown> = {
   },
   'a limit beyond the maximum': {
     runId: derivedRunId,
-    request: { agent: 'research', input: {}, limits: { maxIterations: 101 } },
+    request: { agent: 'research', input: {}, limits: { maxIterations: 1_001 } },
   },
   'a metadata value that is not a string': {
     runId: derivedRunId,

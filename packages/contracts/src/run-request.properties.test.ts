@@ -194,7 +194,7 @@ describe('RunRequest properties', () => {
     });
 
     it.each([
-      ['maxIterations', 100],
+      ['maxIterations', 1_000],
       ['maxTokens', 100_000_000],
     ] as const)('rejects a %s over %i', (field, maximum) => {
       fc.assert(

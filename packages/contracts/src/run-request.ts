@@ -11,9 +11,16 @@ export const AgentName = z
     'an agent name is 1-64 lower-case letters, digits, _ or -, starting with a letter',
   );
 
+/**
+ * The most iterations any agent or run may allow. High enough for long research and coding loops (the
+ * benchmarks run 200-step runs), low enough that a typo cannot make a run loop for a day; the cost and
+ * token limits are what should stop a long run.
+ */
+export const maxIterationsCeiling = 1_000;
+
 /** Limits a producer may set on one run. They can only tighten the agent's own limits, never loosen them. */
 export const RunLimits = z.strictObject({
-  maxIterations: z.int().min(1).max(100).optional(),
+  maxIterations: z.int().min(1).max(maxIterationsCeiling).optional(),
   maxCostUsd: z.number().positive().max(10_000).optional(),
   maxTokens: z.int().positive().max(100_000_000).optional(),
 });
