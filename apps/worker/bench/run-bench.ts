@@ -3,18 +3,24 @@
  * (a private redis-server unless REDIS_URL is set). Prints the machine, then each scenario's figures
  * with their targets. Timings are printed, never asserted: slow figures do not fail the command.
  *
- *   npm run bench                      full mode
- *   npm run bench -- --quick           small enough for CI (seconds)
- *   npm run bench -- --runs 2000       runs in the throughput scenario (the overhead scenario uses a third)
+ *   npm run bench                      full mode, the issue's sizes (minutes)
+ *   npm run bench -- --quick           small enough for CI (under two minutes on 2 cores)
+ *   npm run bench -- --runs 2000       runs in the throughput and scaling scenarios (overhead: a third)
  *   npm run bench -- --repeat 5        rounds of the throughput scenario, best kept (full: 3, quick: 1)
  *   npm run bench -- --cpu-prof DIR    write the plainloop worker's CPU profile of the throughput scenario to DIR
+ *   npm run bench -- --only concurrency,scaling
+ *                                      run only these scenarios (of throughput, overhead, redis-cost,
+ *                                      concurrency, history-growth, scaling; redis-cost brings overhead)
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@plainloop/config';
 import { connectRedis, type PrivateRedisServer, startPrivateRedisServer } from '@plainloop/redis';
 import { describeMachine } from './harness.ts';
+import { concurrencyScenario } from './scenarios/concurrency.ts';
+import { historyGrowthScenario } from './scenarios/history-growth.ts';
 import { overheadScenario } from './scenarios/overhead.ts';
 import { redisCostScenario } from './scenarios/redis-cost.ts';
+import { scalingScenario } from './scenarios/scaling.ts';
 import { throughputScenario } from './scenarios/throughput.ts';
 
 const { values: flags } = parseArgs({
@@ -23,12 +29,26 @@ const { values: flags } = parseArgs({
     runs: { type: 'string' },
     repeat: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    only: { type: 'string' },
   },
 });
+const scenarioNames = ['throughput', 'overhead', 'redis-cost', 'concurrency', 'history-growth', 'scaling'];
+const only = flags.only?.split(',').map((name) => name.trim()) ?? scenarioNames;
+const unknown = only.filter((name) => !scenarioNames.includes(name));
+if (unknown.length > 0)
+  throw new Error(`--only: no scenario named ${unknown.join(', ')} (there are ${scenarioNames.join(', ')})`);
+// The Redis cost scenario prints the overhead scenario's figures beside its own.
+const selected = new Set(only.includes('redis-cost') ? [...only, 'overhead'] : only);
 const runs = Number(flags.runs ?? (flags.quick ? 500 : 2_000));
 const repeat = Number(flags.repeat ?? (flags.quick ? 1 : 3));
 const overheadRuns = Math.max(10, Math.round(runs / 3));
 const concurrency = 100;
+// The issue's sizes: 10,000 runs in flight, each model call 1 s, long enough to reach a steady rate.
+// Quick mode keeps the shape at a fifth of the runs in flight, to stay within CI's minutes.
+const inFlight = flags.quick ? 2_000 : 10_000;
+const concurrencyRuns = flags.quick ? 4_000 : 30_000;
+const modelLatencyMs = 1_000;
+const historySteps = 200;
 
 const configuredUrl = loadConfig().redis.url;
 const server: PrivateRedisServer | undefined = configuredUrl ? undefined : await startPrivateRedisServer();
@@ -37,26 +57,40 @@ const redis = await connectRedis(url, 'worker', 'bench');
 try {
   console.log(`# plainloop bench (${flags.quick ? 'quick' : 'full'} mode), ${new Date().toISOString()}`);
   console.log(await describeMachine(redis, server ? 'a private redis-server' : 'REDIS_URL'));
-  const throughput = await throughputScenario({
-    url,
-    redis,
-    runs,
-    concurrency,
-    repeat,
-    cpuProfileDir: flags['cpu-prof'],
-  });
-  const overhead = await overheadScenario({ url, redis, runs: overheadRuns });
-  await redisCostScenario({
-    url,
-    redis,
-    runs: overheadRuns,
-    plainloopAtOne: overhead.cost,
-    atHundred: {
-      plainloop: throughput.plainloop.cost,
-      handRolled: throughput.handRolled.cost,
-      steps: throughput.steps,
-    },
-  });
+  const throughput = selected.has('throughput')
+    ? await throughputScenario({ url, redis, runs, concurrency, repeat, cpuProfileDir: flags['cpu-prof'] })
+    : undefined;
+  const overhead = selected.has('overhead')
+    ? await overheadScenario({ url, redis, runs: overheadRuns })
+    : undefined;
+  if (selected.has('redis-cost') && overhead)
+    await redisCostScenario({
+      url,
+      redis,
+      runs: overheadRuns,
+      plainloopAtOne: overhead.cost,
+      ...(throughput && {
+        atHundred: {
+          plainloop: throughput.plainloop.cost,
+          handRolled: throughput.handRolled.cost,
+          steps: throughput.steps,
+        },
+      }),
+    });
+  if (selected.has('concurrency'))
+    await concurrencyScenario({
+      url,
+      redis,
+      inFlight,
+      runs: concurrencyRuns,
+      modelLatencyMs,
+      zeroLatencyRate: throughput?.plainloop.steadyRate,
+      ...(flags.quick && {
+        scaledDown: `quick mode; the issue's figure is 10,000 in flight (full mode, ${(30_000).toLocaleString('en')} runs)`,
+      }),
+    });
+  if (selected.has('history-growth')) await historyGrowthScenario({ url, redis, steps: historySteps });
+  if (selected.has('scaling')) await scalingScenario({ url, redis, runs, concurrency });
 } finally {
   await redis.quit();
   await server?.stop();

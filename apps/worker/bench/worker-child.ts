@@ -1,20 +1,28 @@
 /**
- * One worker in its own process, for the bench: `worker-child.ts <kind> <redisUrl> <prefix> <concurrency>`.
- * Tells its parent (IPC) when it starts its worker, and closes it and exits on the parent's `close`.
+ * One worker in its own process, for the bench:
+ * `worker-child.ts <kind> <redisUrl> <prefix> <concurrency> [modelLatencyMs]` (the latency applies to
+ * the plainloop worker's model). Tells its parent (IPC) when its code is loaded and when its worker
+ * takes jobs; on the parent's `close`, closes the worker, reports its CPU time, peak RSS and event-loop
+ * delay, and exits.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '@plainloop/config';
 import { createLogger } from '@plainloop/telemetry';
 import { startWorker } from '../src/start-worker.ts';
 import { startHandRolledWorker } from './baselines/hand-rolled-loop.ts';
 import { startRawBullmqWorker } from './baselines/raw-bullmq.ts';
 import { createBenchAgent } from './bench-agent.ts';
-import type { WorkerKind } from './harness.ts';
+import type { WorkerChildMessage, WorkerKind } from './harness.ts';
 
-const [kind, url = '', prefix = 'bench', concurrencyText = '1'] = process.argv.slice(2) as [
-  WorkerKind,
-  ...string[],
-];
+const [kind, url = '', prefix = 'bench', concurrencyText = '1', modelLatencyText = '0'] = process.argv.slice(
+  2,
+) as [WorkerKind, ...string[]];
 const concurrency = Number(concurrencyText);
+const modelLatencyMs = Number(modelLatencyText);
+
+function tell(message: WorkerChildMessage, then: () => void = () => undefined): void {
+  process.send?.(message, then);
+}
 
 async function start(): Promise<{ close(): Promise<void> }> {
   switch (kind) {
@@ -25,7 +33,8 @@ async function start(): Promise<{ close(): Promise<void> }> {
         PLAINLOOP_LOG_LEVEL: 'error',
       });
       const logger = createLogger({ service: 'bench', level: 'error' });
-      return startWorker({ config, redisUrl: url, agents: [createBenchAgent()], logger });
+      const agent = createBenchAgent({ modelLatencyMs });
+      return startWorker({ config, redisUrl: url, agents: [agent], logger });
     }
     case 'raw-bullmq':
       return startRawBullmqWorker(url, prefix, concurrency);
@@ -34,16 +43,40 @@ async function start(): Promise<{ close(): Promise<void> }> {
   }
 }
 
+// The peak is sampled rather than read at the end: memory held by thousands of runs in flight is
+// released (and RSS may shrink) once they finish.
+let peakRssBytes = process.memoryUsage.rss();
+const rssSampler = setInterval(() => {
+  peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
+}, 250);
+// How late timers and I/O callbacks ran: thousands of runs on one event loop show up here first.
+const eventLoopDelay = monitorEventLoopDelay({ resolution: 10 });
+eventLoopDelay.enable();
+
 // The CPU time spent loading the code, so the parent counts only what the worker itself used.
 const loaded = process.cpuUsage();
-process.send?.({ cpuSeconds: (loaded.user + loaded.system) / 1e6 });
+tell({ type: 'loaded', cpuSeconds: (loaded.user + loaded.system) / 1e6 });
 const worker = await start();
+tell({ type: 'ready' });
 process.once('message', () => {
   void worker.close().then(
     () => {
+      clearInterval(rssSampler);
+      eventLoopDelay.disable();
       // Its own CPU time, user and system, for the parent's figures; then exit once it is sent.
       const { user, system } = process.cpuUsage();
-      process.send?.({ cpuSeconds: (user + system) / 1e6 }, () => process.exit(0));
+      tell(
+        {
+          type: 'closed',
+          cpuSeconds: (user + system) / 1e6,
+          peakRssBytes: Math.max(peakRssBytes, process.memoryUsage.rss()),
+          eventLoopDelayMs: {
+            p99: eventLoopDelay.percentile(99) / 1e6,
+            max: eventLoopDelay.max / 1e6,
+          },
+        },
+        () => process.exit(0),
+      );
     },
     (error: unknown) => {
       console.error(error);

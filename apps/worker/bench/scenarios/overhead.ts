@@ -7,14 +7,12 @@
  * step of a run spans the run's finish and the take of the next run as well; it is reported on its own.
  * Targets: p50 ≤ 1 ms, p99 ≤ 5 ms. Also measures what the same work costs Redis (see redis-cost.ts).
  */
-import { submitRun } from '@plainloop/agent';
 import { loadConfig } from '@plainloop/config';
-import { RunRequest } from '@plainloop/contracts';
-import { createKeySchema, createRunQueue, queueNames, type Redis, RunStore } from '@plainloop/redis';
-import { createLogger, RunEventStream } from '@plainloop/telemetry';
-import { Queue } from 'bullmq';
+import type { Redis } from '@plainloop/redis';
+import { createLogger } from '@plainloop/telemetry';
 import { startWorker } from '../../src/start-worker.ts';
 import { type CallProbe, createBenchAgent, stepsPerRun } from '../bench-agent.ts';
+import { removeBenchRuns, submitBenchRuns } from '../bench-runs.ts';
 import { ownPolling, percentile, verdict, waitForCompleted } from '../harness.ts';
 import { type RedisCost, readRedisCounters, redisCostBetween } from '../redis-command-stats.ts';
 
@@ -72,18 +70,8 @@ export async function overheadScenario(options: {
   console.log(
     `\n## overhead: ${runs} runs × ${stepsPerRun} steps at concurrency 1, worker in the bench process`,
   );
-  const keys = createKeySchema(prefix);
-  const queue = createRunQueue(redis, keys);
-  const store = new RunStore(redis, keys);
-  const events = new RunEventStream(redis, keys, { perRun: 1_000, global: 1_000_000 });
+  const { queue } = await submitBenchRuns(redis, prefix, runs);
   const logger = createLogger({ service: 'bench', level: 'error' });
-  for (let index = 0; index < runs; index += 1) {
-    await submitRun(
-      { store, queue, events, logger },
-      RunRequest.parse({ agent: 'bench', input: { index } }),
-      Date.now(),
-    );
-  }
   const recorder = callRecorder();
   const config = loadConfig({
     PLAINLOOP_REDIS_PREFIX: prefix,
@@ -92,15 +80,18 @@ export async function overheadScenario(options: {
   });
   const before = await readRedisCounters(redis);
   const startedAt = performance.now();
-  const worker = await startWorker({ config, redisUrl: url, agents: [createBenchAgent(recorder)], logger });
+  const worker = await startWorker({
+    config,
+    redisUrl: url,
+    agents: [createBenchAgent({ probe: recorder })],
+    logger,
+  });
   // Polled seldom: the worker shares this event loop, and the poll's replies would land mid-step.
   const completion = await waitForCompleted(redis, queue.keys.completed ?? '', runs, 600_000, 100);
   const after = await readRedisCounters(redis);
   await worker.close();
-  const cleanup = new Queue(queueNames.runs, { connection: redis, prefix: keys.queuePrefix });
-  await cleanup.obliterate({ force: true });
-  await cleanup.close();
   await queue.close();
+  await removeBenchRuns(redis, prefix);
 
   const times = stepTimesOf(recorder);
   const p50 = percentile(times.steps, 0.5);

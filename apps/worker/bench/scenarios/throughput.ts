@@ -7,14 +7,12 @@
  * start-up and the tail do not count; the start-to-last figure is printed beside it.
  * Target: plainloop steps/s ÷ each baseline's rate ≥ 1.0.
  */
-import { submitRun } from '@plainloop/agent';
-import { RunRequest } from '@plainloop/contracts';
-import { createKeySchema, createRunQueue, queueNames, type Redis, RunStore } from '@plainloop/redis';
-import { createLogger, RunEventStream } from '@plainloop/telemetry';
-import { Queue } from 'bullmq';
+import type { Redis } from '@plainloop/redis';
+import type { Queue } from 'bullmq';
 import { enqueueHandRolledRuns, handRolledQueue } from '../baselines/hand-rolled-loop.ts';
 import { enqueueRawJobs, rawBullmqQueue } from '../baselines/raw-bullmq.ts';
 import { stepsPerRun } from '../bench-agent.ts';
+import { removeBenchRuns, submitBenchRuns } from '../bench-runs.ts';
 import {
   type Completion,
   ownPolling,
@@ -61,7 +59,7 @@ async function drain(
     await child.close().catch(() => undefined);
     throw error;
   }
-  const workerCpuSeconds = await child.close();
+  const { cpuSeconds: workerCpuSeconds } = await child.close();
   const seconds = (completion.endedAt - child.startedAt) / 1000;
   return {
     steadyRate: completion.steadyRate * stepsPerJob,
@@ -84,19 +82,8 @@ async function plainloopThroughput(
   cpuProfileDir?: string,
 ): Promise<Drained> {
   const prefix = 'bench-plainloop';
-  const keys = createKeySchema(prefix);
-  const queue = createRunQueue(redis, keys);
-  const store = new RunStore(redis, keys);
-  const events = new RunEventStream(redis, keys, { perRun: 1_000, global: 1_000_000 });
-  const logger = createLogger({ service: 'bench', level: 'error' });
   // Everything is queued first, the way the API would (`submitRun`), so the worker's rate is measured.
-  for (let index = 0; index < runs; index += 1) {
-    await submitRun(
-      { store, queue, events, logger },
-      RunRequest.parse({ agent: 'bench', input: { index } }),
-      Date.now(),
-    );
-  }
+  const { queue } = await submitBenchRuns(redis, prefix, runs);
   const drained = await drain(
     redis,
     { kind: 'plainloop', url, prefix, concurrency, cpuProfileDir },
@@ -104,12 +91,9 @@ async function plainloopThroughput(
     runs,
     stepsPerRun,
   );
-  // The runs' own keys go too, so the next repeat starts from an empty prefix.
-  const runKeys = await redis.keys(`${prefix}:*`);
-  for (let start = 0; start < runKeys.length; start += 1_000)
-    await redis.del(...runKeys.slice(start, start + 1_000));
-  await emptied(new Queue(queueNames.runs, { connection: redis, prefix: keys.queuePrefix }));
   await queue.close();
+  // The runs' own keys go too, so the next repeat starts from an empty prefix.
+  await removeBenchRuns(redis, prefix);
   return drained;
 }
 
