@@ -179,6 +179,7 @@ async function startPreparedWorker(options: {
   const control = createRedisClient(options.redisUrl, 'worker', `${workerId}-control`);
 
   let closing = false;
+  /** Aborted when the shutdown timeout is reached: every run's calls in flight stop. */
   const forceStop = new AbortController();
   /** The runs this worker holds right now, each with the controller that cancels it. */
   const activeRuns = new Map<string, AbortController>();
@@ -198,9 +199,13 @@ async function startPreparedWorker(options: {
     if (!parsed.success)
       throw new UnrecoverableError(`job ${job.id} does not carry a run: ${parsed.error.issues[0]?.message}`);
     const { runId } = parsed.data;
+    // One controller per run, aborted by a cancel message, BullMQ's cancellation of the job or the
+    // shutdown timeout. Not AbortSignal.any over them: every run would hang a weak reference on the
+    // long-lived shutdown signal, which with thousands of runs in flight is paid at every GC.
     const cancel = new AbortController();
     activeRuns.set(runId, cancel);
-    const signals = [forceStop.signal, cancel.signal, ...(jobSignal ? [jobSignal] : [])];
+    if (forceStop.signal.aborted) cancel.abort(forceStop.signal.reason);
+    jobSignal?.addEventListener('abort', () => cancel.abort(jobSignal.reason), { once: true });
     let outcome: Awaited<ReturnType<typeof executeRun>>;
     try {
       outcome = await executeRun({
@@ -208,7 +213,7 @@ async function startPreparedWorker(options: {
         agents,
         catalog,
         job: parsed.data,
-        signal: AbortSignal.any(signals),
+        signal: cancel.signal,
         shouldRelease: () => closing,
         lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       });
@@ -369,7 +374,9 @@ async function startPreparedWorker(options: {
     const timeoutMs = config.worker.shutdownTimeoutMs;
     const abortTimer = setTimeout(() => {
       logger.warn({ workerId }, 'shutdown timeout reached: aborting in-flight calls');
-      forceStop.abort(new Error('shutdown timeout'));
+      const reason = new Error('shutdown timeout');
+      forceStop.abort(reason);
+      for (const run of activeRuns.values()) run.abort(reason);
     }, timeoutMs);
     // Past a second grace period nothing is waited for: a call that ignores its signal, Redis gone.
     let forceTimer: NodeJS.Timeout | undefined;

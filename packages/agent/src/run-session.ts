@@ -46,7 +46,11 @@ export class RunSession {
     this.environment = environment;
     this.#state = state;
     this.#turns = turns;
-    this.signal = AbortSignal.any([signal, this.#lost.signal]);
+    // Linked by hand rather than with AbortSignal.any, whose weak references every GC has to walk: the
+    // caller's signal is the run's own and lives no longer than the session.
+    this.signal = this.#lost.signal;
+    if (signal.aborted) this.#lost.abort(signal.reason);
+    else signal.addEventListener('abort', () => this.#lost.abort(signal.reason), { once: true });
   }
 
   /** The run's logger (run, tenant, agent bound), made on first use: at `warn` most runs never log. */
