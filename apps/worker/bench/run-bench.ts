@@ -7,7 +7,7 @@
  *   npm run bench -- --quick           small enough for CI (under two minutes on 2 cores)
  *   npm run bench -- --runs 2000       runs in the throughput and scaling scenarios (overhead: a third)
  *   npm run bench -- --repeat 5        rounds of the throughput scenario, best kept (full: 3, quick: 1)
- *   npm run bench -- --cpu-prof DIR    write the plainloop worker's CPU profile of the throughput scenario to DIR
+ *   npm run bench -- --cpu-prof DIR    write the plainloop worker's CPU profiles of the throughput and concurrency scenarios to DIR
  *   npm run bench -- --only concurrency,scaling
  *                                      run only these scenarios (of throughput, overhead, redis-cost,
  *                                      concurrency, history-growth, scaling; redis-cost brings overhead)
@@ -85,6 +85,7 @@ try {
       runs: concurrencyRuns,
       modelLatencyMs,
       zeroLatencyRate: throughput?.plainloop.steadyRate,
+      cpuProfileDir: flags['cpu-prof'],
       ...(flags.quick && {
         scaledDown: `quick mode; the issue's figure is 10,000 in flight (full mode, ${(30_000).toLocaleString('en')} runs)`,
       }),

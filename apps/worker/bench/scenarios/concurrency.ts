@@ -32,6 +32,8 @@ export async function concurrencyScenario(options: {
   zeroLatencyRate: number | undefined;
   /** Why the sizes are smaller than the issue's, when they are (quick mode). */
   scaledDown?: string;
+  /** Where to write the worker's CPU profile, if anywhere. */
+  cpuProfileDir?: string | undefined;
 }): Promise<void> {
   const { url, redis, inFlight, runs, modelLatencyMs, zeroLatencyRate } = options;
   const steps = runs * stepsPerRun;
@@ -49,6 +51,7 @@ export async function concurrencyScenario(options: {
     concurrency: inFlight,
     modelLatencyMs,
     maxOldSpaceMib: containerHeapMib,
+    ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}),
   });
   let completion: Completion;
   try {
