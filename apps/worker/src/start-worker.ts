@@ -163,7 +163,7 @@ async function startPreparedWorker(options: {
   const environment = {
     ...runEnvironmentFromConfig(
       config,
-      { redis: steps, keys, logger },
+      { redis: steps, queueRedis: redis, keys, logger },
       options.prices,
       options.embeddingModel,
     ),
@@ -218,7 +218,8 @@ async function startPreparedWorker(options: {
         lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       });
     } finally {
-      activeRuns.delete(runId);
+      // The same run taken again by this worker (after a stall) has its own entry: leave that one.
+      if (activeRuns.get(runId) === cancel) activeRuns.delete(runId);
     }
     switch (outcome.kind) {
       case 'finished':

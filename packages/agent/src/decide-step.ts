@@ -116,10 +116,17 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
     startedCalls: {},
     approvals: {},
   };
-  await session.update(
-    ({ waitingSince: _since, waitingUntil: _until, ...current }) => ({ ...call.addTotals(current), pending }),
-    { modelCall: call.record },
-  );
+  // The router's bookkeeping of the call (breaker, admission, budgets) goes to Redis beside this write.
+  await Promise.all([
+    session.update(
+      ({ waitingSince: _since, waitingUntil: _until, ...current }) => ({
+        ...call.addTotals(current),
+        pending,
+      }),
+      { modelCall: call.record },
+    ),
+    outcome.bookkeeping,
+  ]);
   session.emit(call.event);
   for (const { call: invalid, error } of invalidCalls) {
     session.emit({

@@ -127,7 +127,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     throw error;
   } finally {
     // Events are not waited for step by step: the run is not given back before they are all in Redis.
-    await session?.published();
+    await session?.close();
   }
 }
 

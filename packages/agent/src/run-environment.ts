@@ -92,6 +92,8 @@ export type RunEnvironment = {
 
 export type RunEnvironmentOptions = {
   redis: Redis;
+  /** The connection BullMQ queues use (the webhook queue), when `redis` is auto-pipelined; else `redis`. */
+  queueRedis?: Redis;
   keys: KeySchema;
   logger: Logger;
   settings: RunSettings;
@@ -111,7 +113,9 @@ const defaultThreadSettings: ThreadSettings = { retentionSeconds: 30 * 24 * 3600
 /** Wires the step machine's environment on one Redis connection. */
 export function createRunEnvironment(options: RunEnvironmentOptions): RunEnvironment {
   const { redis, keys } = options;
-  const webhooks = options.webhooks ? webhookEnqueuer(redis, keys, options.webhooks) : undefined;
+  const webhooks = options.webhooks
+    ? webhookEnqueuer(options.queueRedis ?? redis, keys, options.webhooks)
+    : undefined;
   return {
     store: new RunStore(redis, keys),
     events: new RunEventStream(redis, keys),
@@ -151,7 +155,7 @@ export function createRunEnvironment(options: RunEnvironmentOptions): RunEnviron
 /** The environment every process of the fleet builds from the same config: worker, API, CLI. */
 export function runEnvironmentFromConfig(
   config: PlainloopConfig,
-  connection: { redis: Redis; keys: KeySchema; logger: Logger },
+  connection: { redis: Redis; queueRedis?: Redis; keys: KeySchema; logger: Logger },
   prices?: PriceFile,
   embeddingModel?: EmbeddingModel,
 ): RunEnvironment {

@@ -39,6 +39,8 @@ export class RunSession {
   #state: RunState;
   readonly #turns: Message[];
   #writes: Promise<unknown> = Promise.resolve();
+  /** Detaches the session from the caller's signal, which may outlive it. */
+  #unlink: () => void = () => undefined;
   /** Events sent to Redis whose reply has not come back yet (see `emit`). */
   readonly #publishing = new Set<Promise<void>>();
 
@@ -50,7 +52,11 @@ export class RunSession {
     // caller's signal is the run's own and lives no longer than the session.
     this.signal = this.#lost.signal;
     if (signal.aborted) this.#lost.abort(signal.reason);
-    else signal.addEventListener('abort', () => this.#lost.abort(signal.reason), { once: true });
+    else {
+      const onAbort = () => this.#lost.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#unlink = () => signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /** The run's logger (run, tenant, agent bound), made on first use: at `warn` most runs never log. */
@@ -142,5 +148,11 @@ export class RunSession {
   /** Resolves once every event emitted so far has been appended (or its loss logged). */
   async published(): Promise<void> {
     while (this.#publishing.size > 0) await Promise.all(this.#publishing);
+  }
+
+  /** Ends the worker's hold: waits for the events, and lets go of the caller's signal. */
+  async close(): Promise<void> {
+    await this.published();
+    this.#unlink();
   }
 }

@@ -44,7 +44,7 @@ export type ScriptedRedis = Redis & {
     breakerKey: string,
     cooldownMs: string,
     probeLeaseMs: string,
-  ): Promise<[number, 'closed' | 'open' | 'half_open', number, number]>;
+  ): Promise<[number, 'closed' | 'open' | 'half_open', number]>;
   plainloopBreakerRecord(
     breakerKey: string,
     outcome: 'success' | 'failure',

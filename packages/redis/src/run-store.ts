@@ -132,21 +132,36 @@ export class RunStore {
   ): Promise<Checkpoint> {
     const written: RunState = { ...next, version: previous.version + 1 };
     const keys = this.#keys.run(previous.tenantId, previous.runId);
-    const [outcome, currentVersion, cancelRequested] = await this.#redis.plainloopCheckpointRun(
-      keys.state,
-      keys.turns,
-      keys.ledger,
-      keys.events,
-      keys.cancel,
-      keys.approvals,
-      String(previous.version),
-      options.writeId ?? randomUUID(),
-      JSON.stringify(written),
-      String(options.expireSeconds ?? 0),
-      options.modelCall?.callId ?? '',
-      options.modelCall ? JSON.stringify(options.modelCall) : '',
-      ...(options.appendTurns ?? []).map((message) => JSON.stringify(message)),
-    );
+    const writeId = options.writeId ?? randomUUID();
+    const send = () =>
+      this.#redis.plainloopCheckpointRun(
+        keys.state,
+        keys.turns,
+        keys.ledger,
+        keys.events,
+        keys.cancel,
+        keys.approvals,
+        String(previous.version),
+        writeId,
+        JSON.stringify(written),
+        String(options.expireSeconds ?? 0),
+        options.modelCall?.callId ?? '',
+        options.modelCall ? JSON.stringify(options.modelCall) : '',
+        ...(options.appendTurns ?? []).map((message) => JSON.stringify(message)),
+      );
+    let reply: Awaited<ReturnType<typeof send>>;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        reply = await send();
+        break;
+      } catch (error) {
+        // A connection that closes while a pipeline of commands is half answered fails the rest of it
+        // (ioredis does not resend a partial pipeline). Sent again with the same write id, the script
+        // tells a write that landed from one that did not, so the resend is safe.
+        if (!abortedByConnectionClose(error) || attempt >= maxResends) throw error;
+      }
+    }
+    const [outcome, currentVersion, cancelRequested] = reply;
     if (outcome !== 1) throw new RunFencedError(previous.runId, previous.version, currentVersion);
     return { state: written, cancelRequested: cancelRequested === 1 };
   }
@@ -186,4 +201,12 @@ export class RunStore {
   async cancelReason(tenantId: string, runId: string): Promise<string | undefined> {
     return (await this.#redis.get(this.#keys.run(tenantId, runId).cancel)) ?? undefined;
   }
+}
+
+/** How many times a checkpoint is sent again after its connection closed under it. */
+const maxResends = 5;
+
+/** ioredis's `AbortError`: the command was sent in a pipeline the server had only partly answered. */
+function abortedByConnectionClose(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError' && error.message.includes('connection close');
 }

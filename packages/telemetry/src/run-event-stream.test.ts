@@ -31,6 +31,20 @@ describe('RunEventStream', () => {
     expect(after).toEqual([]);
   });
 
+  it('keeps and reads back every event of a run far longer than one page', async () => {
+    const stream = new RunEventStream(redis.client, redis.keys);
+    const pipeline = redis.client.pipeline();
+    const runStream = redis.keys.run('acme', 'run_1').events;
+    // 2,500 events, as a run of several hundred steps makes, written in one go.
+    for (let index = 0; index < 2_500; index += 1)
+      pipeline.xadd(runStream, '*', 'event', JSON.stringify(started('run_1', index)));
+    await pipeline.exec();
+    await stream.publish(started('run_1', 2_500));
+    const all = await stream.readWholeRun('acme', 'run_1');
+    expect(all).toHaveLength(2_501);
+    expect(all.map(({ event }) => event.at)).toEqual(Array.from({ length: 2_501 }, (_, index) => index));
+  });
+
   it('trims both streams so Redis memory stays bounded', async () => {
     const stream = new RunEventStream(redis.client, redis.keys, { perRun: 10, global: 10 });
     for (let index = 0; index < 500; index += 1) await stream.publish(started('run_1', index));

@@ -1,4 +1,4 @@
-import { RunEvent } from '@plainloop/contracts';
+import { maxIterationsCeiling, RunEvent } from '@plainloop/contracts';
 import type { KeySchema, Redis } from '@plainloop/redis';
 
 export type StreamLimits = {
@@ -8,7 +8,11 @@ export type StreamLimits = {
   global: number;
 };
 
-const defaultLimits: StreamLimits = { perRun: 1_000, global: 100_000 };
+/**
+ * A run's stream keeps every event of the longest run allowed: a step makes three events or more
+ * (`step.started`, `llm.called`, one per tool call), so ten per step leaves room for parallel calls.
+ */
+const defaultLimits: StreamLimits = { perRun: maxIterationsCeiling * 10, global: 100_000 };
 
 export type StoredRunEvent = { id: string; event: RunEvent };
 
@@ -49,6 +53,19 @@ export class RunEventStream {
       count,
     );
     return entries.map(([id, fields]) => parseEntry(id, fields));
+  }
+
+  /** Every event the run's stream holds, oldest first, read a page at a time. */
+  async readWholeRun(tenantId: string, runId: string): Promise<StoredRunEvent[]> {
+    const pageSize = 1_000;
+    const all: StoredRunEvent[] = [];
+    for (let after = '-'; ; ) {
+      const page = await this.readRun(tenantId, runId, after, pageSize);
+      all.push(...page);
+      const last = page.at(-1);
+      if (page.length < pageSize || last === undefined) return all;
+      after = last.id;
+    }
   }
 
   /** Waits up to `blockMs` for global events after `afterId` (`$` for only new ones). */

@@ -48,7 +48,7 @@ const Timeline = z.object({
  */
 export function registerRunStepRoutes(
   app: FastifyInstance,
-  dependencies: { store: RunStore; events: Pick<RunEventStream, 'readRun'> },
+  dependencies: { store: RunStore; events: Pick<RunEventStream, 'readWholeRun'> },
 ) {
   const schema = {
     summary: 'A run’s timeline',
@@ -85,13 +85,13 @@ export function registerRunStepRoutes(
 
 /** A run's steps: model calls from its ledger, tiers and tool calls from its events. */
 async function timelineOf(
-  dependencies: { store: RunStore; events: Pick<RunEventStream, 'readRun'> },
+  dependencies: { store: RunStore; events: Pick<RunEventStream, 'readWholeRun'> },
   tenantId: string,
   runId: string,
 ): Promise<Map<number, StepView>> {
   const [calls, stored] = await Promise.all([
     dependencies.store.loadModelCalls(tenantId, runId),
-    dependencies.events.readRun(tenantId, runId),
+    dependencies.events.readWholeRun(tenantId, runId),
   ]);
   const steps = new Map<number, StepView>();
   const stepOf = (step: number) => {

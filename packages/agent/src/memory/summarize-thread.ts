@@ -76,9 +76,12 @@ export async function summarizeThread(
     facts: answer.facts,
     folded: foldedExchanges(plan),
   };
-  await session.update((current) => ({ ...call.addTotals(current), pendingSummary }), {
-    modelCall: call.record,
-  });
+  await Promise.all([
+    session.update((current) => ({ ...call.addTotals(current), pendingSummary }), {
+      modelCall: call.record,
+    }),
+    outcome.bookkeeping,
+  ]);
   session.emit(call.event);
   await applyPendingSummary(session, bound);
   return true;

@@ -12,10 +12,9 @@ export type BreakerSettings = {
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
-/** `failures`: the consecutive failures counted when asked; a success on a closed breaker with none changes nothing. */
 export type BreakerDecision =
-  | { allowed: true; state: BreakerState; failures: number }
-  | { allowed: false; state: BreakerState; retryInMs: number; failures: number };
+  | { allowed: true; state: BreakerState }
+  | { allowed: false; state: BreakerState; retryInMs: number };
 
 export type BreakerOutcome = { transition: 'opened' | 'closed' | undefined; failures: number };
 
@@ -57,7 +56,7 @@ export class CircuitBreaker {
   }
 
   async acquire(model: ModelRef): Promise<BreakerDecision> {
-    const [[allowed, state, retryInMs, failures]] = await Promise.all([
+    const [[allowed, state, retryInMs]] = await Promise.all([
       this.#redis.plainloopBreakerAcquire(
         this.#keys.breaker(model),
         String(this.settings.cooldownMs),
@@ -65,9 +64,7 @@ export class CircuitBreaker {
       ),
       this.#list(model),
     ]);
-    return allowed === 1
-      ? { allowed: true, state, failures }
-      : { allowed: false, state, retryInMs, failures };
+    return allowed === 1 ? { allowed: true, state } : { allowed: false, state, retryInMs };
   }
 
   recordSuccess(model: ModelRef): Promise<BreakerOutcome> {

@@ -119,6 +119,29 @@ describe('routeCall through a fallback chain, on the real SDK against loopback f
     );
   });
 
+  it('counts only consecutive failures: a success after a 500, and any success in flight, starts over', async () => {
+    const breaker = new CircuitBreaker(redis.client, redis.keys, breakerSettings);
+    primaryServer.enqueue({ kind: 'error', status: 500 }, { kind: 'completion', text: 'retried' });
+    const answered = await routeCall([primary], options(), dependencies());
+    expect(answered).toMatchObject({ kind: 'answered', result: { text: 'retried' } });
+    if (answered.kind === 'answered') await answered.bookkeeping;
+    expect(await breaker.read()).toContainEqual(
+      expect.objectContaining({ model: 'openai:primary', failures: 0 }),
+    );
+
+    // Another worker's failures land while this call is out: its success still says the model is up.
+    primaryServer.enqueue({ kind: 'completion', text: 'slow', delayMs: 300 });
+    const inFlight = routeCall([primary], options(), dependencies());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await breaker.recordFailure('openai:primary');
+    await breaker.recordFailure('openai:primary');
+    const slow = await inFlight;
+    if (slow.kind === 'answered') await slow.bookkeeping;
+    expect(await breaker.read()).toContainEqual(
+      expect.objectContaining({ model: 'openai:primary', failures: 0 }),
+    );
+  });
+
   it('does not retry what cannot succeed: a 401 goes straight to the next model', async () => {
     primaryServer.enqueue({ kind: 'error', status: 401 });
     const outcome = await routeCall([primary, fallback], options(), dependencies());
@@ -191,7 +214,7 @@ describe('routeCall through a fallback chain, on the real SDK against loopback f
     await expect(
       routeCall([primary], options({ signal: controller.signal }), { ...dependencies(), breaker }),
     ).rejects.toMatchObject({ kind: 'aborted' });
-    expect(await breaker.acquire('openai:primary')).toMatchObject({ allowed: true, state: 'half_open' });
+    expect(await breaker.acquire('openai:primary')).toEqual({ allowed: true, state: 'half_open' });
   });
 
   it('closes a half-open breaker on any real answer, even a 400: the provider is up', async () => {

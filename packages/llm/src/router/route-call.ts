@@ -67,6 +67,11 @@ export type RouteOutcome =
       latencyMs: number;
       /** Answered by a model after the first of the chain: the ones before it were skipped or failed. */
       fallback: boolean;
+      /**
+       * The call's settlement (budgets, admission) and its success on the breaker, sent but perhaps not
+       * yet answered; it never rejects. Wait for it with the next write, before the call is done with.
+       */
+      bookkeeping: Promise<void>;
     }
   /** No model can take the call now; the earliest one can in `retryInMs`. */
   | { kind: 'wait'; retryInMs: number; reason: WaitReason }
@@ -153,11 +158,8 @@ export async function routeCall(
     }
     // A half-open breaker let this call through as its one probe: it must report back either way.
     let healthReported = gate.state !== 'half_open';
-    // A success tells a closed breaker that counted no failures nothing: that write is skipped.
-    const successIsNews = gate.state !== 'closed' || gate.failures > 0;
     const report = async (outcome: 'success' | 'failure'): Promise<BreakerOutcome> => {
       healthReported = true;
-      if (outcome === 'success' && !successIsNews) return { transition: undefined, failures: 0 };
       const health =
         outcome === 'success' ? await breaker.recordSuccess(ref) : await breaker.recordFailure(ref);
       if (health.transition) {
@@ -249,18 +251,28 @@ export async function routeCall(
           }
           break;
         }
-        // The answer is paid for: bookkeeping that fails now must not turn it into a failure.
+        // The answer is paid for: bookkeeping that fails now must not turn it into a failure. It is sent
+        // now and waited for by the caller, beside the checkpoint of the answer: one round trip for both.
         const latencyMs = performance.now() - started;
-        const bookkeeping = await Promise.allSettled([
+        const bookkeeping = Promise.allSettled([
           dependencies.spendGuard?.settle({ callId, model }, result.usage),
           admission.settle(admitted.reservation, totalTokens(result.usage)),
           report('success'),
-        ]);
-        for (const outcome of bookkeeping) {
-          if (outcome.status === 'rejected')
-            await onEvent({ type: 'bookkeeping_failed', model: ref, error: outcome.reason });
-        }
-        return { kind: 'answered', model, callId, result, latencyMs, fallback: model !== chain[0] };
+        ]).then(async (outcomes) => {
+          for (const outcome of outcomes) {
+            if (outcome.status === 'rejected')
+              await onEvent({ type: 'bookkeeping_failed', model: ref, error: outcome.reason });
+          }
+        });
+        return {
+          kind: 'answered',
+          model,
+          callId,
+          result,
+          latencyMs,
+          fallback: model !== chain[0],
+          bookkeeping,
+        };
       }
     } finally {
       if (!healthReported) await breaker.releaseProbe(ref).catch(() => undefined);

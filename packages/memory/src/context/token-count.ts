@@ -11,10 +11,14 @@ export function tokensOf(text: string): number {
   if (counted !== undefined) return counted;
   const tokens = countTokens(text);
   if (text.length <= maxCachedTextLength) {
-    // Bounded: a busy worker sees many texts; forgetting them all at once is simpler than an LRU and
-    // costs one recount of the texts still in use.
-    if (countedTexts.size >= maxCachedTexts) countedTexts.clear();
+    // Bounded by characters held: a busy worker sees many texts; forgetting them all at once is
+    // simpler than an LRU and costs one recount of the texts still in use.
+    if (cachedCharacters + text.length > maxCachedCharacters) {
+      countedTexts.clear();
+      cachedCharacters = 0;
+    }
     countedTexts.set(text, tokens);
+    cachedCharacters += text.length;
   }
   return tokens;
 }
@@ -24,7 +28,9 @@ export function tokensOf(text: string): number {
  * the input, the tool list as JSON. Tokenizing them again each step was a visible share of a step's CPU.
  */
 const countedTexts = new Map<string, number>();
-const maxCachedTexts = 2_000;
+let cachedCharacters = 0;
+/** About 2 MB of text at most: instructions, inputs and tool lists of the agents in use fit many times. */
+const maxCachedCharacters = 1_000_000;
 const maxCachedTextLength = 16_384;
 
 /** What each message costs beyond its text (role and separators), as providers bill it, roughly. */

@@ -8,30 +8,26 @@
   ARGV[1] cooldown in milliseconds
   ARGV[2] probe lease in milliseconds
 
-  Returns {1 if allowed else 0, state after the call, milliseconds until it may be asked again,
-  consecutive failures counted}. A closed breaker with no failures needs no word of a success, so
-  its callers can skip that write.
+  Returns {1 if allowed else 0, state after the call, milliseconds until it may be asked again}.
 ]]
-local fields = redis.call('HMGET', KEYS[1], 'state', 'failures')
-local state = fields[1] or 'closed'
+local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
 if state == 'closed' then
-  return {1, 'closed', 0, tonumber(fields[2] or '0')}
+  return {1, 'closed', 0}
 end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local failures = tonumber(fields[2] or '0')
 if state == 'open' then
   local reopensAt = tonumber(redis.call('HGET', KEYS[1], 'openedAt')) + tonumber(ARGV[1])
   if now < reopensAt then
-    return {0, 'open', reopensAt - now, failures}
+    return {0, 'open', reopensAt - now}
   end
   redis.call('HSET', KEYS[1], 'state', 'half_open', 'probeUntil', now + tonumber(ARGV[2]))
-  return {1, 'half_open', 0, failures}
+  return {1, 'half_open', 0}
 end
 local probeUntil = tonumber(redis.call('HGET', KEYS[1], 'probeUntil') or '0')
 if now >= probeUntil then
   redis.call('HSET', KEYS[1], 'probeUntil', now + tonumber(ARGV[2]))
-  return {1, 'half_open', 0, failures}
+  return {1, 'half_open', 0}
 end
 -- A probe that is slow to report still should not hold the others back for its whole lease.
-return {0, 'half_open', math.min(probeUntil - now, tonumber(ARGV[1])), failures}
+return {0, 'half_open', math.min(probeUntil - now, tonumber(ARGV[1]))}
