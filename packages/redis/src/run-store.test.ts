@@ -1,6 +1,7 @@
 import type { ModelCallRecord, RunState } from '@plainloop/contracts';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { closeRedisClient, createRedisClient } from './create-redis-client.ts';
 import { RunFencedError } from './errors/run-fenced-error.ts';
 import { RunStore } from './run-store.ts';
 
@@ -51,6 +52,29 @@ describe('RunStore', () => {
     store = new RunStore(redis.client, redis.keys);
   });
   afterEach(() => redis.close());
+
+  it('resends a checkpoint its pipelined connection dropped half answered, and it lands once', async () => {
+    // The worker's step machine pipelines: commands sent in one tick go in one batch, and ioredis fails
+    // the unanswered rest of a batch whose connection closes, instead of sending it again.
+    const pipelined = createRedisClient(redis.url, 'worker', 'pipelined', { autoPipelining: true });
+    try {
+      const pipelinedStore = new RunStore(pipelined, redis.keys);
+      await store.create(newRun('run_a'));
+      await store.create(newRun('run_b'));
+      // One batch: a checkpoint Redis answers, a command that blocks for a second, another checkpoint.
+      const first = pipelinedStore.checkpoint(newRun('run_a'), { ...newRun('run_a'), status: 'running' });
+      const blocked = pipelined.blpop('nothing-comes', 1).catch((error: Error) => error);
+      const second = pipelinedStore.checkpoint(newRun('run_b'), { ...newRun('run_b'), status: 'running' });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      pipelined.stream.destroy();
+      expect(await blocked).toMatchObject({ name: 'AbortError' });
+      expect((await first).state).toMatchObject({ runId: 'run_a', version: 1 });
+      expect((await second).state).toMatchObject({ runId: 'run_b', status: 'running', version: 1 });
+      expect(await store.load('acme', 'run_b')).toMatchObject({ status: 'running', version: 1 });
+    } finally {
+      await closeRedisClient(pipelined);
+    }
+  });
 
   it('creates a run once and returns the stored one to a second creator', async () => {
     const first = await store.create(newRun('run_1'));
