@@ -136,13 +136,16 @@ export class RunSession {
       const details = typeof detail === 'function' ? detail() : detail;
       this.logger[level]({ event: type, step, ...fields, ...details }, type);
     }
-    const publishing = this.environment.events.publish(event).then(
-      () => undefined,
-      (error: unknown) =>
-        this.logger.warn({ err: error, event: event.type }, 'could not publish a run event'),
+    const publishing: Promise<void> = this.environment.events.publish(event).then(
+      () => {
+        this.#publishing.delete(publishing);
+      },
+      (error: unknown) => {
+        this.#publishing.delete(publishing);
+        this.logger.warn({ err: error, event: event.type }, 'could not publish a run event');
+      },
     );
     this.#publishing.add(publishing);
-    void publishing.finally(() => this.#publishing.delete(publishing));
   }
 
   /** Resolves once every event emitted so far has been appended (or its loss logged). */

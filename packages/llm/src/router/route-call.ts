@@ -10,11 +10,7 @@ import {
   type Usage,
 } from '@plainloop/contracts';
 import { type AdmissionControl, estimateUsage } from '../admission/admission-control.ts';
-import {
-  type BreakerOutcome,
-  type CircuitBreaker,
-  countsAgainstBreaker,
-} from '../breaker/circuit-breaker.ts';
+import { type CircuitBreaker, countsAgainstBreaker } from '../breaker/circuit-breaker.ts';
 import { LanguageModelError } from '../errors/language-model-error.ts';
 import { backoffDelay, type RetrySettings } from './backoff.ts';
 
@@ -158,7 +154,7 @@ export async function routeCall(
     }
     // A half-open breaker let this call through as its one probe: it must report back either way.
     let healthReported = gate.state !== 'half_open';
-    const report = async (outcome: 'success' | 'failure'): Promise<BreakerOutcome> => {
+    const report = async (outcome: 'success' | 'failure') => {
       healthReported = true;
       const health =
         outcome === 'success' ? await breaker.recordSuccess(ref) : await breaker.recordFailure(ref);
