@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { ModelRef, Usage } from '@plainloop/contracts';
-import { calcPrice } from '@pydantic/genai-prices';
+import { calcPrice, type Provider } from '@pydantic/genai-prices';
 import { z } from 'zod';
 
 const Price = z.strictObject({
@@ -57,10 +57,34 @@ function quoteFromFile(price: z.infer<typeof Price>, usage: Usage): number {
  * snapshots. A model neither knows is quoted at 0 with `known: false`, so the caller can flag it.
  */
 export function createPriceCatalog(file?: PriceFile) {
+  /**
+   * Per model: the catalogue's provider narrowed to that model's entry, to price it with, or null when
+   * the catalogue does not know the model at all. Looked up once: matching a model among its provider's
+   * took tens of microseconds a call, more than the rest of a step.
+   */
+  const catalogued = new Map<ModelRef, Provider | null>();
+  function providerOf(model: ModelRef): Provider | null {
+    const known = catalogued.get(model);
+    if (known !== undefined) return known;
+    const separator = model.indexOf(':');
+    let found: Provider | null = null;
+    try {
+      const probe = calcPrice({ input_tokens: 0, output_tokens: 0 }, model.slice(separator + 1), {
+        providerId: model.slice(0, separator),
+      });
+      found = probe ? { ...probe.provider, models: [probe.model], fallback_model_providers: [] } : null;
+    } catch {
+      found = null;
+    }
+    catalogued.set(model, found);
+    return found;
+  }
+
   function quote(model: ModelRef, usage: Usage): PriceQuote {
     const fromFile = file?.models[model];
     if (fromFile) return { costUsd: quoteFromFile(fromFile, usage), known: true, source: 'prices-file' };
-    const separator = model.indexOf(':');
+    const provider = providerOf(model);
+    if (provider === null) return { costUsd: 0, known: false, source: 'none' };
     const { cached, written } = partsOf(usage);
     let calculated: ReturnType<typeof calcPrice>;
     try {
@@ -71,8 +95,8 @@ export function createPriceCatalog(file?: PriceFile) {
           cache_write_tokens: written,
           output_tokens: usage.outputTokens,
         },
-        model.slice(separator + 1),
-        { providerId: model.slice(0, separator) },
+        model.slice(model.indexOf(':') + 1),
+        { provider },
       );
     } catch {
       // The catalogue refuses usage it finds inconsistent; pricing must never cost the answer itself.
@@ -86,15 +110,7 @@ export function createPriceCatalog(file?: PriceFile) {
   function contextWindowOf(model: ModelRef): number | undefined {
     const fromFile = file?.models[model]?.contextWindow;
     if (fromFile !== undefined) return fromFile;
-    const separator = model.indexOf(':');
-    try {
-      const found = calcPrice({ input_tokens: 0, output_tokens: 0 }, model.slice(separator + 1), {
-        providerId: model.slice(0, separator),
-      });
-      return found?.model.context_window;
-    } catch {
-      return undefined;
-    }
+    return providerOf(model)?.models[0]?.context_window;
   }
 
   return {
