@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { GenerateOptions, ModelRef, Usage } from '@plainloop/contracts';
 import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } from '@plainloop/redis';
+import { BoundedStalenessCache } from '../bounded-staleness-cache.ts';
+import { breakerStaleness } from '../breaker/circuit-breaker.ts';
 
 export type ModelLimits = { requestsPerMinute?: number; tokensPerMinute?: number };
 
@@ -60,11 +62,17 @@ export class AdmissionControl {
   readonly #redis: ScriptedRedis;
   readonly #keys: KeySchema;
   readonly #limits: Readonly<Record<string, ModelLimits>>;
+  /** When each model's cooldown ends (`performance.now()` time; 0 when it has none), of bounded staleness. */
+  readonly #cooldownEnds: BoundedStalenessCache<number>;
 
   constructor(redis: Redis, keys: KeySchema, limits: Readonly<Record<string, ModelLimits>>) {
     this.#redis = withPlainloopScripts(redis);
     this.#keys = keys;
     this.#limits = limits;
+    this.#cooldownEnds = new BoundedStalenessCache(async (model) => {
+      const remaining = await this.#redis.pttl(this.#keys.admission(model).cooldown);
+      return remaining > 0 ? performance.now() + remaining : 0;
+    }, breakerStaleness);
   }
 
   /** Whether the model has a request or token limit (without one, only its cooldown holds calls back). */
@@ -74,6 +82,13 @@ export class AdmissionControl {
   }
 
   async reserve(model: ModelRef, estimatedTokens: number): Promise<AdmissionDecision> {
+    if (!this.isLimited(model)) {
+      // No window to reserve in: only a cooldown holds the call back, read like a breaker's state (a
+      // cooldown set anywhere holds every worker off within a second), with no round trip per call.
+      const remaining = (await this.#cooldownEnds.get(model)) - performance.now();
+      if (remaining > 0) return { admitted: false, retryInMs: Math.ceil(remaining) };
+      return { admitted: true, reservation: { id: '', model, tokens: 0, tracked: false } };
+    }
     const limits = this.#limits[model] ?? {};
     const keys = this.#keys.admission(model);
     const id = randomUUID();
@@ -107,10 +122,11 @@ export class AdmissionControl {
 
   /** Holds every worker off a model for `milliseconds` (a provider's long retry-after); never shortens one. */
   async coolDown(model: ModelRef, milliseconds: number): Promise<void> {
-    await this.#redis.plainloopAdmissionCoolDown(
-      this.#keys.admission(model).cooldown,
-      String(Math.max(1, Math.ceil(milliseconds))),
-    );
+    const cooling = Math.max(1, Math.ceil(milliseconds));
+    await this.#redis.plainloopAdmissionCoolDown(this.#keys.admission(model).cooldown, String(cooling));
+    // A cooldown only ever grows: this worker's own copy may take the longer end at once.
+    const known = await this.#cooldownEnds.get(model);
+    this.#cooldownEnds.set(model, Math.max(known, performance.now() + cooling));
   }
 
   /** How long each of these models is still cooling down, in milliseconds (0 when it is not). */

@@ -1,5 +1,6 @@
 import type { LanguageModelErrorKind, ModelRef } from '@plainloop/contracts';
 import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } from '@plainloop/redis';
+import { BoundedStalenessCache } from '../bounded-staleness-cache.ts';
 
 export type BreakerSettings = {
   /** Consecutive failures that open the breaker. */
@@ -38,9 +39,18 @@ export function countsAgainstBreaker(kind: LanguageModelErrorKind): boolean {
 }
 
 /**
+ * How stale a worker's copy of a breaker may be: read again after 400 ms (in the background while
+ * calls go on) and never used past 900 ms, so a breaker opened anywhere stops every worker's calls
+ * within a second.
+ */
+export const breakerStaleness = { refreshAfterMs: 400, maxAgeMs: 900 };
+
+/**
  * A circuit breaker per `provider:model`, shared by the whole fleet through Redis and changed only by
- * Lua scripts, so every worker sees the same state the moment it changes: N workers stop calling a
- * failing model together instead of each learning it on its own.
+ * Lua scripts: N workers stop calling a failing model together instead of each learning it on its own.
+ * A closed breaker lets a call through with no round trip: each worker reads the state into a copy of
+ * bounded staleness (`breakerStaleness`); only an open or half-open breaker is asked in Redis, where the
+ * one probe is chosen. Successes recorded in the same turn of the event loop go as one write.
  */
 export class CircuitBreaker {
   readonly #redis: ScriptedRedis;
@@ -48,27 +58,47 @@ export class CircuitBreaker {
   readonly settings: BreakerSettings;
   /** Models this process has already listed in the breakers set (the set lives in its own slot). */
   readonly #listed = new Set<ModelRef>();
+  readonly #states: BoundedStalenessCache<BreakerState>;
+  /** Successes waiting for the end of this turn, by model: one write records them all. */
+  readonly #successes = new Map<ModelRef, Promise<BreakerOutcome>>();
 
   constructor(redis: Redis, keys: KeySchema, settings: BreakerSettings) {
     this.#redis = withPlainloopScripts(redis);
     this.#keys = keys;
     this.settings = settings;
+    this.#states = new BoundedStalenessCache(async (model) => {
+      const [state] = await Promise.all([
+        this.#redis.hget(this.#keys.breaker(model), 'state'),
+        this.#list(model),
+      ]);
+      return (state as BreakerState | null) ?? 'closed';
+    }, breakerStaleness);
   }
 
   async acquire(model: ModelRef): Promise<BreakerDecision> {
-    const [[allowed, state, retryInMs]] = await Promise.all([
-      this.#redis.plainloopBreakerAcquire(
-        this.#keys.breaker(model),
-        String(this.settings.cooldownMs),
-        String(this.settings.probeLeaseMs),
-      ),
-      this.#list(model),
-    ]);
+    if ((await this.#states.get(model)) === 'closed') return { allowed: true, state: 'closed' };
+    const [allowed, state, retryInMs] = await this.#redis.plainloopBreakerAcquire(
+      this.#keys.breaker(model),
+      String(this.settings.cooldownMs),
+      String(this.settings.probeLeaseMs),
+    );
+    this.#states.set(model, state);
     return allowed === 1 ? { allowed: true, state } : { allowed: false, state, retryInMs };
   }
 
+  /**
+   * Resets the consecutive failures (and closes a half-open breaker). Always written, never skipped on
+   * the strength of the copy: failures other workers recorded during this call must be reset too.
+   */
   recordSuccess(model: ModelRef): Promise<BreakerOutcome> {
-    return this.#record(model, 'success');
+    const known = this.#successes.get(model);
+    if (known) return known;
+    const recorded = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.#successes.delete(model);
+      return this.#record(model, 'success');
+    });
+    this.#successes.set(model, recorded);
+    return recorded;
   }
 
   recordFailure(model: ModelRef): Promise<BreakerOutcome> {
@@ -94,6 +124,8 @@ export class CircuitBreaker {
       outcome,
       String(this.settings.failureThreshold),
     );
+    if (transition === 'opened') this.#states.set(model, 'open');
+    else if (outcome === 'success') this.#states.set(model, 'closed');
     return { transition: transition === '' ? undefined : transition, failures };
   }
 
