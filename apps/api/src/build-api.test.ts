@@ -706,7 +706,9 @@ describe('the producer API', () => {
 
   it("shows a tenant's cost of the day, and its daily budget's own ledger when it has one", async () => {
     const day = new Date().toISOString().slice(0, 10);
-    await redis.client.hset(redis.keys.metrics.tenantCost, `${day}|acme`, '1.25', `${day}|globex`, '9');
+    // The metrics process keeps each shard's counts apart: a tenant's cost is their sum.
+    await redis.client.hset(redis.keys.shard(0).metrics.tenantCost, `${day}|acme`, '1', `${day}|globex`, '9');
+    await redis.client.hset(redis.keys.shard(5).metrics.tenantCost, `${day}|acme`, '0.25');
     const today = await as('acme').inject({ method: 'GET', url: '/v1/cost' });
     expect(today.statusCode).toBe(200);
     expect(today.json()).toEqual({ tenantId: 'acme', day, costUsd: 1.25, budget: null });

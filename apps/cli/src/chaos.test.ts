@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { submitRun } from '@plainloop/agent';
 import { RunRequest, type RunState } from '@plainloop/contracts';
 import { connectRedis, createKeySchema, createRunQueue, type Redis, RunStore } from '@plainloop/redis';
-import { createLogger, RunEventStream } from '@plainloop/telemetry';
+import { createLogger } from '@plainloop/telemetry';
 import {
   type FakeProviderServer,
   startFakeOpenAIServer,
@@ -24,12 +24,11 @@ const logger = createLogger({ service: 'chaos', level: 'silent' });
 type Harness = { redisUrl: string; prefix: string; producer: Redis; queue: Queue; store: RunStore };
 
 async function submitPayments(harness: Harness, count: number): Promise<string[]> {
-  const events = new RunEventStream(harness.producer, createKeySchema(harness.prefix));
   const runIds: string[] = [];
   for (let index = 0; index < count; index += 1) {
     const request = RunRequest.parse({ agent: 'payments', input: { task: `payment ${index}` } });
     const submitted = await submitRun(
-      { store: harness.store, queue: harness.queue, events, logger },
+      { store: harness.store, queue: harness.queue, logger },
       request,
       Date.now(),
     );

@@ -547,8 +547,12 @@ describe('Redis Cluster hash tags (README, "Redis Cluster")', () => {
       ['acme', 'run_811a72a8ed6649ce8452d9c22b606f3d'],
       ['a.b-c_d', 'x}y{z'],
     ] as const) {
-      // create-run.lua, checkpoint-run.lua (and the run's webhook state beside them).
-      expect(slotsOf(Object.values(keys.run(tenant, id))).size).toBe(1);
+      // open-run.lua, commit-runs.lua (and the run's webhook state beside them): the run's keys, its
+      // shard's stream and its shard's index of the tenant's runs.
+      const run = keys.run(tenant, id);
+      const { shard, ...runKeys } = run;
+      const shardKeys = keys.shard(shard);
+      expect(slotsOf([...Object.values(runKeys), shardKeys.events, shardKeys.runIndex(tenant)]).size).toBe(1);
       // thread-append.lua, thread-summarize.lua, thread-enter.lua.
       expect(slotsOf(Object.values(keys.thread(tenant, id))).size).toBe(1);
       // spend-reserve.lua, spend-settle.lua.
@@ -557,12 +561,18 @@ describe('Redis Cluster hash tags (README, "Redis Cluster")', () => {
     // admission-reserve.lua, admission-settle.lua, admission-cool-down.lua (breaker-*.lua: one key).
     for (const model of ['openai:gpt-4.1', 'scripted:research-plan'])
       expect(slotsOf(Object.values(keys.admission(model))).size).toBe(1);
-    // metrics-apply.lua: the global stream and the aggregates (lease-hold.lua: one key, there too).
-    expect(slotsOf([keys.events, ...Object.values(keys.metrics)]).size).toBe(1);
-    // Different runs spread over the cluster.
+    // metrics-apply.lua: a shard's stream and its aggregates (lease-hold.lua: one key).
+    for (const shard of keys.shards)
+      expect(slotsOf([shard.events, ...Object.values(shard.metrics)]).size).toBe(1);
+    // Runs spread over every shard, and the shards over the slot space: a sixteenth each, so that
+    // `redis-cli --cluster create` (contiguous ranges per master) spreads them evenly over the masters.
+    const shardsUsed = new Set(
+      Array.from({ length: 400 }, (_, index) => keys.run('acme', `run_${index}`).shard),
+    );
+    expect(shardsUsed.size).toBe(keys.shardCount);
     expect(
-      slotsOf(Array.from({ length: 50 }, (_, index) => keys.run('acme', `run_${index}`).state)).size,
-    ).toBeGreaterThan(40);
+      keys.shards.map((shard) => Math.floor(keySlot(shard.events) / (16_384 / keys.shardCount))),
+    ).toEqual(keys.shards.map((shard) => shard.shard));
   });
 
   it("keeps each BullMQ queue in one slot, as BullMQ's scripts require", () => {

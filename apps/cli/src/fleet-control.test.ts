@@ -5,7 +5,7 @@ import { buildApi } from '@plainloop/api';
 import { loadConfig } from '@plainloop/config';
 import { RunRequest, type RunRequestInput, type RunState } from '@plainloop/contracts';
 import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
-import { createLogger, RunEventStream, utcDayOf } from '@plainloop/telemetry';
+import { createLogger, utcDayOf } from '@plainloop/telemetry';
 import {
   type FakeProviderServer,
   startFakeOpenAIServer,
@@ -66,8 +66,7 @@ describe('controlling a fleet of worker processes', { timeout: 120_000 }, () => 
     await waitFor('a worker to publish its agents', async () =>
       (await producer.hexists(redis.keys.agents, parsed.agent)) ? true : undefined,
     );
-    const events = new RunEventStream(producer, redis.keys);
-    return (await submitRun({ store, queue, events, logger }, parsed, Date.now())).state.runId;
+    return (await submitRun({ store, queue, logger }, parsed, Date.now())).state.runId;
   }
 
   const settled = (runId: string, tenantId = 'default') =>

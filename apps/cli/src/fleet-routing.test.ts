@@ -83,11 +83,7 @@ describe('a fleet of worker processes routing model calls', { timeout: 120_000 }
       (await producer.hexists(redis.keys.agents, agent)) ? true : undefined,
     );
     const request = RunRequest.parse({ agent, input: { question } });
-    const submitted = await submitRun(
-      { store, queue, events: new RunEventStream(producer, redis.keys), logger },
-      request,
-      Date.now(),
-    );
+    const submitted = await submitRun({ store, queue, logger }, request, Date.now());
     return submitted.state.runId;
   }
 

@@ -1,8 +1,9 @@
 import { submitRun } from '@plainloop/agent';
 import { RunRequest, type RunState } from '@plainloop/contracts';
 import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
-import { createLogger, RunEventStream } from '@plainloop/telemetry';
+import { createLogger } from '@plainloop/telemetry';
 import {
+  countShardEvents,
   type FakeProviderServer,
   sampleValue,
   scrape,
@@ -82,11 +83,7 @@ describe('the metrics process killed mid-load', { timeout: 120_000 }, () => {
     const runIds: string[] = [];
     for (let index = 0; index < runCount; index += 1) {
       const request = RunRequest.parse({ agent: 'steady', input: { plan: 'lookup' } });
-      const submitted = await submitRun(
-        { store, queue, events: new RunEventStream(producer, redis.keys), logger },
-        request,
-        Date.now(),
-      );
+      const submitted = await submitRun({ store, queue, logger }, request, Date.now());
       runIds.push(submitted.state.runId);
     }
 
@@ -126,7 +123,7 @@ describe('the metrics process killed mid-load', { timeout: 120_000 }, () => {
         sumOf(latest, 'plainloop_runs_finished_total') === runCount;
       return caughtUp ? latest : undefined;
     });
-    const published = await producer.xlen(redis.keys.events);
+    const published = await countShardEvents(producer, redis.keys);
     const applied = sumOf(samples, 'plainloop_events_total');
     const modelCalls = finished.reduce((total, run) => total + run.llmCalls, 0);
 

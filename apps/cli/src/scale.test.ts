@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { submitRun } from '@plainloop/agent';
 import { isTerminalStatus, RunRequest, type RunState } from '@plainloop/contracts';
 import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
-import { createLogger, RunEventStream } from '@plainloop/telemetry';
+import { createLogger } from '@plainloop/telemetry';
 import {
   type FakeProviderServer,
   startFakeOpenAIServer,
@@ -79,11 +79,10 @@ describe('a fleet under load', { timeout: 120_000 }, () => {
     const [stopped, killed, survivor] = workers as [FleetProcess, FleetProcess, FleetProcess];
     // Every worker is taking jobs before the first run is queued, so all three share from the start.
     await waitFor('the three workers', async () => ((await queue.getWorkersCount()) >= 3 ? true : undefined));
-    const events = new RunEventStream(producer, redis.keys);
     const runIds: string[] = [];
     for (let index = 0; index < runCount; index += 1) {
       const request = RunRequest.parse({ agent: 'payments', input: { task: `payment ${index}` } });
-      runIds.push((await submitRun({ store, queue, events, logger }, request, Date.now())).state.runId);
+      runIds.push((await submitRun({ store, queue, logger }, request, Date.now())).state.runId);
     }
     const started = Date.now();
 

@@ -97,7 +97,6 @@ describe('worker processes under failure', { timeout: 120_000 }, () => {
       {
         store,
         queue,
-        events: new RunEventStream(producer, redis.keys),
         logger: createLogger({ service: 'test', level: 'silent' }),
       },
       request,

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { submitRun } from '@plainloop/agent';
 import { isTerminalStatus, RunRequest, type RunState } from '@plainloop/contracts';
 import { createKeySchema, createRedisClient, createRunQueue, type Redis, RunStore } from '@plainloop/redis';
-import { createLogger, RunEventStream } from '@plainloop/telemetry';
+import { createLogger } from '@plainloop/telemetry';
 import {
   type FakeProviderServer,
   type RestartableRedis,
@@ -145,9 +145,7 @@ describe('worker health and readiness', { timeout: 120_000 }, () => {
     const store = new RunStore(producer, keys);
     const submit = async (key: string) => {
       const request = RunRequest.parse({ agent: 'slow-lookup', input: { key } });
-      const events = new RunEventStream(producer as Redis, keys);
-      return (await submitRun({ store, queue: queue as Queue, events, logger }, request, Date.now())).state
-        .runId;
+      return (await submitRun({ store, queue: queue as Queue, logger }, request, Date.now())).state.runId;
     };
     const ended = (runId: string) =>
       waitFor('the run to end', async () => {
@@ -246,8 +244,7 @@ describe('worker health and readiness', { timeout: 120_000 }, () => {
     const store = new RunStore(producer, keys);
     // A run waits in the queue before the worker comes.
     const request = RunRequest.parse({ agent: 'slow-lookup', input: { key: 'quick-key' } });
-    const events = new RunEventStream(producer, keys);
-    const { runId } = (await submitRun({ store, queue, events, logger }, request, Date.now())).state;
+    const { runId } = (await submitRun({ store, queue, logger }, request, Date.now())).state;
     // Its own connection: a client's commands run in order, so one stalled write would hold up the rest.
     const admin = createRedisClient(redis.url, 'worker');
     admin.on('error', () => {});

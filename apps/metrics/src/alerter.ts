@@ -62,15 +62,18 @@ export class Alerter {
     const nowSeconds = this.#now() / 1000;
     // A bucket counts while any of it is inside the window: the window slides by one bucket at a time.
     const oldest = nowSeconds - settings.windowSeconds - bucketSeconds;
-    const fields = await this.#redis.hgetall(keys.metrics.window);
     const totals = Object.fromEntries(windowCounts.map((count) => [count, 0])) as WindowTotals;
-    const expired: string[] = [];
-    for (const [field, value] of Object.entries(fields)) {
-      const [bucket, count] = field.split('|') as [string, WindowCount];
-      if (Number(bucket) <= oldest) expired.push(field);
-      else if (count in totals) totals[count] += Number(value);
+    // Each shard's window, added up; the metrics process is their only writer.
+    for (const { window } of keys.metricsAggregates) {
+      const fields = await this.#redis.hgetall(window);
+      const expired: string[] = [];
+      for (const [field, value] of Object.entries(fields)) {
+        const [bucket, count] = field.split('|') as [string, WindowCount];
+        if (Number(bucket) <= oldest) expired.push(field);
+        else if (count in totals) totals[count] += Number(value);
+      }
+      if (expired.length > 0) await this.#redis.hdel(window, ...expired);
     }
-    if (expired.length > 0) await this.#redis.hdel(keys.metrics.window, ...expired);
     return totals;
   }
 
@@ -92,9 +95,11 @@ export class Alerter {
   async #dropOldTenantCosts(): Promise<void> {
     const { keys } = this.#options;
     const oldest = tenantCostField(utcDayOf(this.#now() - tenantCostDays * 24 * 3600_000), '');
-    const fields = await this.#redis.hkeys(keys.metrics.tenantCost);
-    const expired = fields.filter((field) => field < oldest);
-    if (expired.length > 0) await this.#redis.hdel(keys.metrics.tenantCost, ...expired);
+    for (const { tenantCost } of keys.metricsAggregates) {
+      const fields = await this.#redis.hkeys(tenantCost);
+      const expired = fields.filter((field) => field < oldest);
+      if (expired.length > 0) await this.#redis.hdel(tenantCost, ...expired);
+    }
   }
 
   /** One evaluation, if this process holds the alerter lease (taken for three evaluation periods). */

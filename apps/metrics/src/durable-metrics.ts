@@ -34,15 +34,24 @@ export class DurableMetrics {
     }
   }
 
-  /** Reads the totals once, before prom-client asks each metric for its values. */
+  /**
+   * Reads the totals once, before prom-client asks each metric for its values: every shard's, added
+   * up field by field.
+   */
   async refresh(): Promise<void> {
-    const totals = await this.#redis.hgetall(this.#keys.metrics.totals);
+    const reads = this.#redis.pipeline();
+    for (const { totals } of this.#keys.metricsAggregates) reads.hgetall(totals);
+    const totals = new Map<string, number>();
+    for (const [, fields] of (await reads.exec()) ?? []) {
+      for (const [field, text] of Object.entries((fields ?? {}) as Record<string, string>))
+        totals.set(field, (totals.get(field) ?? 0) + Number(text));
+    }
     const byMetric = new Map<string, Array<{ parsed: ParsedField; value: number }>>();
-    for (const [field, text] of Object.entries(totals)) {
+    for (const [field, value] of totals) {
       const parsed = parseField(field);
       if (parsed === undefined) continue;
       const list = byMetric.get(parsed.name) ?? [];
-      list.push({ parsed, value: Number(text) });
+      list.push({ parsed, value });
       byMetric.set(parsed.name, list);
     }
     this.#byMetric = byMetric;

@@ -1,11 +1,11 @@
 import { RunEvent } from '@plainloop/contracts';
-import type { KeySchema, Redis, ScriptedRedis } from '@plainloop/redis';
+import type { KeySchema, MetricsAggregateKeys, Redis, ScriptedRedis } from '@plainloop/redis';
 import { withPlainloopScripts } from '@plainloop/redis';
-import type { Logger } from '@plainloop/telemetry';
+import { eventTextsOf, type Logger } from '@plainloop/telemetry';
 import { type Increment, type IncrementOptions, incrementsOf } from './event-increments.ts';
 import { seriesField } from './metric-fields.ts';
 
-/** The consumer group of the metrics processes on the global event stream. */
+/** The consumer group of the metrics processes on each shard's event stream. */
 export const metricsGroup = 'plainloop-metrics';
 
 export type EventConsumerOptions = {
@@ -24,20 +24,40 @@ export type EventConsumerOptions = {
 
 type Entry = [id: string, fields: string[] | null];
 
+/** An event stream and the aggregates its events are added to, in its slot. */
+export type EventSource = { stream: string; aggregates: MetricsAggregateKeys };
+
 const targetIndex: Record<Increment['target'], string> = { totals: '2', window: '3', tenantCost: '4' };
 
 /**
- * Reads the global run event stream through a Redis consumer group and applies each event to the
- * aggregates in the same script that acknowledges it. Nothing is lost across restarts: an event read
- * but not applied stays pending and is read again (by this consumer when it comes back, or claimed by
- * another after `claimIdleMs`), and one that was applied is never applied again.
+ * The streams the metrics process reads: every shard's, and the global stream of the layout before
+ * shards while it exists (an upgraded deployment's last events are counted, into their old aggregates).
+ */
+export async function eventSourcesOf(redis: Redis, keys: KeySchema): Promise<EventSource[]> {
+  const sources: EventSource[] = keys.shards.map((shard) => ({
+    stream: shard.events,
+    aggregates: shard.metrics,
+  }));
+  if ((await redis.exists(keys.legacy.events)) === 1)
+    sources.push({ stream: keys.legacy.events, aggregates: keys.legacy.metrics });
+  return sources;
+}
+
+/**
+ * Reads the run event streams of every shard through a Redis consumer group each, and applies each
+ * entry's events to the shard's aggregates in the same script that acknowledges the entry. Nothing is
+ * lost across restarts: an entry read but not applied stays pending and is read again (by this
+ * consumer when it comes back, or claimed by another after `claimIdleMs`), and one that was applied is
+ * never applied again.
  */
 export class EventConsumer {
   readonly #redis: ScriptedRedis;
   readonly #options: EventConsumerOptions;
+  #sources: EventSource[] = [];
   #running = false;
   #loop: Promise<void> | undefined;
   #lastClaim = 0;
+  /** Events applied by this process (an entry holds one or many). */
   applied = 0;
 
   constructor(options: EventConsumerOptions) {
@@ -46,12 +66,15 @@ export class EventConsumer {
   }
 
   async start(): Promise<void> {
-    const { keys } = this.#options;
-    try {
-      // From the start of the stream: events published before the first metrics process ever ran count too.
-      await this.#redis.xgroup('CREATE', keys.events, metricsGroup, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!String(error).includes('BUSYGROUP')) throw error;
+    const { keys, redis } = this.#options;
+    this.#sources = await eventSourcesOf(redis, keys);
+    for (const { stream } of this.#sources) {
+      try {
+        // From the start of the stream: events written before the first metrics process ever ran count too.
+        await this.#redis.xgroup('CREATE', stream, metricsGroup, '0', 'MKSTREAM');
+      } catch (error) {
+        if (!String(error).includes('BUSYGROUP')) throw error;
+      }
     }
     this.#running = true;
     this.#loop = this.#run();
@@ -75,105 +98,131 @@ export class EventConsumer {
     }
   }
 
-  /** One round: this consumer's pending events first, then idle ones of others, then new ones. */
+  /** One round: this consumer's pending entries first, then idle ones of others, then new ones. */
   async #step(): Promise<void> {
-    const { keys, consumer } = this.#options;
+    const { consumer } = this.#options;
     const batch = this.#options.batchSize ?? 200;
     const pending = await this.#read('0');
-    if (pending.length > 0) {
-      await this.#apply(pending);
+    if (pending.size > 0) {
+      await this.#applyAll(pending);
       return;
     }
     if (Date.now() - this.#lastClaim >= this.#options.claimIdleMs / 2) {
       this.#lastClaim = Date.now();
-      const claimed = (await this.#redis.xautoclaim(
-        keys.events,
-        metricsGroup,
-        consumer,
-        this.#options.claimIdleMs,
-        '0-0',
-        'COUNT',
-        batch,
-      )) as [string, Entry[], string[]?];
-      // Entries trimmed from the stream while pending: Redis drops them from the group and names them.
-      const trimmed = claimed[2] ?? [];
-      if (trimmed.length > 0) await this.#countUnreadable(trimmed);
-      if (claimed[1].length > 0) {
-        await this.#apply(claimed[1]);
+      const claimedAll = new Map<EventSource, Entry[]>();
+      for (const source of this.#sources) {
+        const claimed = (await this.#redis.xautoclaim(
+          source.stream,
+          metricsGroup,
+          consumer,
+          this.#options.claimIdleMs,
+          '0-0',
+          'COUNT',
+          batch,
+        )) as [string, Entry[], string[]?];
+        // Entries trimmed from the stream while pending: Redis drops them from the group and names them.
+        const trimmed = claimed[2] ?? [];
+        if (trimmed.length > 0) await this.#countUnreadable(source, trimmed);
+        if (claimed[1].length > 0) claimedAll.set(source, claimed[1]);
+      }
+      if (claimedAll.size > 0) {
+        await this.#applyAll(claimedAll);
         return;
       }
     }
     const fresh = await this.#read('>', this.#options.blockMs ?? 1_000);
-    if (fresh.length > 0) await this.#apply(fresh);
+    if (fresh.size > 0) await this.#applyAll(fresh);
   }
 
-  async #read(from: '0' | '>', blockMs?: number): Promise<Entry[]> {
-    const { keys, consumer } = this.#options;
+  /** One read over every source's stream: this consumer's pending entries (`0`) or new ones (`>`). */
+  async #read(from: '0' | '>', blockMs?: number): Promise<Map<EventSource, Entry[]>> {
+    const { consumer } = this.#options;
     const batch = this.#options.batchSize ?? 200;
-    const reply = (
-      blockMs === undefined
-        ? await this.#redis.xreadgroup(
-            'GROUP',
-            metricsGroup,
-            consumer,
-            'COUNT',
-            batch,
-            'STREAMS',
-            keys.events,
-            from,
-          )
-        : await this.#redis.xreadgroup(
-            'GROUP',
-            metricsGroup,
-            consumer,
-            'COUNT',
-            batch,
-            'BLOCK',
-            blockMs,
-            'STREAMS',
-            keys.events,
-            from,
-          )
-    ) as Array<[string, Entry[]]> | null;
-    return reply?.[0]?.[1] ?? [];
+    const streams = this.#sources.map(({ stream }) => stream);
+    const ids = this.#sources.map(() => from);
+    const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
+    // Through ioredis's own command, whose reply is a list of [stream, entries] pairs.
+    const xreadgroup = this.#redis.xreadgroup.bind(this.#redis) as (...args: unknown[]) => Promise<unknown>;
+    const reply = (await xreadgroup(
+      'GROUP',
+      metricsGroup,
+      consumer,
+      'COUNT',
+      batch,
+      ...block,
+      'STREAMS',
+      ...streams,
+      ...ids,
+    )) as Array<[string, Entry[]]> | null;
+    const read = new Map<EventSource, Entry[]>();
+    for (const [stream, entries] of reply ?? []) {
+      const source = this.#sources.find((each) => each.stream === stream);
+      if (source && entries.length > 0) read.set(source, entries);
+    }
+    return read;
   }
 
-  async #apply(entries: Entry[]): Promise<void> {
-    const { keys, logger } = this.#options;
+  async #applyAll(read: Map<EventSource, Entry[]>): Promise<void> {
+    for (const [source, entries] of read) await this.#apply(source, entries);
+  }
+
+  async #apply(source: EventSource, entries: Entry[]): Promise<void> {
+    const { logger } = this.#options;
     const argv: string[] = [];
     for (const [id, fields] of entries) {
-      const increments = this.#incrementsOf(id, fields);
-      argv.push(id, String(increments.length));
+      const { increments, count } = this.#incrementsOf(id, fields);
+      argv.push(id, String(count), String(increments.length));
       for (const { target, field, amount } of increments)
         argv.push(targetIndex[target], field, String(amount));
     }
+    const { aggregates } = source;
     const applied = await this.#redis.plainloopMetricsApply(
-      keys.events,
-      keys.metrics.totals,
-      keys.metrics.window,
-      keys.metrics.tenantCost,
+      source.stream,
+      aggregates.totals,
+      aggregates.window,
+      aggregates.tenantCost,
       metricsGroup,
       ...argv,
     );
     this.applied += applied;
-    logger.debug({ read: entries.length, applied }, 'run events applied');
+    logger.debug({ entries: entries.length, applied }, 'run events applied');
   }
 
-  async #countUnreadable(ids: readonly string[]): Promise<void> {
-    const { keys, logger, increments } = this.#options;
+  async #countUnreadable(source: EventSource, ids: readonly string[]): Promise<void> {
+    const { logger, increments } = this.#options;
     logger.warn({ ids }, 'run events trimmed from the stream before they were applied');
     const field = seriesField(increments.catalog.events, { type: 'unreadable' });
-    await this.#redis.hincrbyfloat(keys.metrics.totals, field, ids.length);
+    await this.#redis.hincrbyfloat(source.aggregates.totals, field, ids.length);
   }
 
-  #incrementsOf(id: string, fields: string[] | null): Increment[] {
-    const payload = fields?.[fields.indexOf('event') + 1];
-    const parsed = payload === undefined ? undefined : RunEvent.safeParse(safeJson(payload));
-    if (parsed?.success) return incrementsOf(parsed.data, this.#options.increments);
-    // Trimmed away before it was read, or written by a version with other event shapes: counted, not lost silently.
-    this.#options.logger.warn({ id, reason: fields ? 'unreadable' : 'trimmed' }, 'run event not applied');
+  /** What an entry's events add up to, merged by field: one increment per series however many events. */
+  #incrementsOf(id: string, fields: string[] | null): { increments: Increment[]; count: number } {
+    const merged = new Map<string, Increment>();
+    const add = (increment: Increment) => {
+      const key = `${increment.target}|${increment.field}`;
+      const known = merged.get(key);
+      if (known) known.amount += increment.amount;
+      else merged.set(key, { ...increment });
+    };
+    const texts = eventTextsOf(fields);
     const { catalog } = this.#options.increments;
-    return [{ target: 'totals', field: seriesField(catalog.events, { type: 'unreadable' }), amount: 1 }];
+    if (texts.length === 0) {
+      // Trimmed away before it was read: counted, not lost silently.
+      this.#options.logger.warn({ id, reason: 'trimmed' }, 'run event not applied');
+      add({ target: 'totals', field: seriesField(catalog.events, { type: 'unreadable' }), amount: 1 });
+      return { increments: [...merged.values()], count: 1 };
+    }
+    for (const text of texts) {
+      const parsed = RunEvent.safeParse(safeJson(text));
+      if (parsed.success)
+        for (const increment of incrementsOf(parsed.data, this.#options.increments)) add(increment);
+      else {
+        // Written by a version with other event shapes: counted, not lost silently.
+        this.#options.logger.warn({ id, reason: 'unreadable' }, 'run event not applied');
+        add({ target: 'totals', field: seriesField(catalog.events, { type: 'unreadable' }), amount: 1 });
+      }
+    }
+    return { increments: [...merged.values()], count: texts.length };
   }
 }
 

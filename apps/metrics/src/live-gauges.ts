@@ -4,7 +4,7 @@ import type { KeySchema, Redis } from '@plainloop/redis';
 import { readTenantCostsOfDay, utcDayOf } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
 import { Gauge, type Registry } from 'prom-client';
-import { metricsGroup } from './event-consumer.ts';
+import { eventSourcesOf, metricsGroup } from './event-consumer.ts';
 
 export type LiveGaugeSources = {
   redis: Redis;
@@ -67,20 +67,25 @@ export function registerLiveGauges(registry: Registry, sources: LiveGaugeSources
       }
     },
   });
+  // Added up over every shard's stream (entries, each one or more events).
   const consumerState = async () => {
-    const groups = (await redis.xinfo('GROUPS', keys.events).catch(() => [])) as unknown[][];
-    for (const group of groups) {
-      const fields = Object.fromEntries(
-        Array.from({ length: group.length / 2 }, (_, index) => [group[index * 2], group[index * 2 + 1]]),
-      ) as Record<string, unknown>;
-      if (fields.name === metricsGroup)
-        return { lag: Number(fields.lag ?? 0), pending: Number(fields.pending ?? 0) };
+    const state = { lag: 0, pending: 0 };
+    for (const { stream } of await eventSourcesOf(redis, keys)) {
+      const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
+      for (const group of groups) {
+        const fields = Object.fromEntries(
+          Array.from({ length: group.length / 2 }, (_, index) => [group[index * 2], group[index * 2 + 1]]),
+        ) as Record<string, unknown>;
+        if (fields.name !== metricsGroup) continue;
+        state.lag += Number(fields.lag ?? 0);
+        state.pending += Number(fields.pending ?? 0);
+      }
     }
-    return { lag: 0, pending: 0 };
+    return state;
   };
   new Gauge({
     name: 'plainloop_event_consumer_lag',
-    help: 'Run events in the stream the metrics process has not read yet.',
+    help: "Entries of the shards' event streams (each one or more run events) the metrics process has not read yet.",
     registers: [registry],
     async collect() {
       this.set((await consumerState()).lag);
@@ -88,7 +93,7 @@ export function registerLiveGauges(registry: Registry, sources: LiveGaugeSources
   });
   new Gauge({
     name: 'plainloop_event_consumer_pending',
-    help: 'Run events the metrics process read but has not applied and acknowledged yet.',
+    help: "Entries of the shards' event streams the metrics process read but has not applied and acknowledged yet.",
     registers: [registry],
     async collect() {
       this.set((await consumerState()).pending);

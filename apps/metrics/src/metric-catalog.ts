@@ -1,5 +1,5 @@
 /**
- * The metrics built from run events. Their values live in Redis (`keys.metrics.totals`), so they
+ * The metrics built from run events. Their values live in Redis (each shard's `metrics.totals`), so they
  * survive restarts of the metrics process and every replica serves the same numbers. Names follow
  * Prometheus conventions: `_total` counters, `_seconds` histograms, `_usd` for money. The README's
  * metric table lists these names; a test reads every one of them from `/metrics`.

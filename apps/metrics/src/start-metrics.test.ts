@@ -3,12 +3,13 @@ import { TenantBudget } from '@plainloop/agent';
 import { loadConfig } from '@plainloop/config';
 import type { RunEvent } from '@plainloop/contracts';
 import { withPlainloopScripts } from '@plainloop/redis';
-import { createLogger, RunEventStream } from '@plainloop/telemetry';
+import { createLogger } from '@plainloop/telemetry';
 import {
   type FakeTelegramServer,
   sampleValue,
   scrape,
   startFakeTelegramServer,
+  sumOf,
   type TestRedis,
   useTestRedis,
   waitFor,
@@ -30,13 +31,11 @@ const error = (code: string) => ({ code, message: 'it went wrong', retryable: fa
 
 describe('the metrics process', { timeout: 60_000 }, () => {
   let redis: TestRedis;
-  let events: RunEventStream;
   const started: RunningMetrics[] = [];
   let telegram: FakeTelegramServer;
 
   beforeEach(async () => {
     redis = await useTestRedis();
-    events = new RunEventStream(redis.client, redis.keys);
     telegram = await startFakeTelegramServer();
     runCounter += 1;
   });
@@ -58,9 +57,62 @@ describe('the metrics process', { timeout: 60_000 }, () => {
     return running;
   }
 
-  async function publish(...drafts: Draft[]): Promise<void> {
-    for (const draft of drafts) await events.publish(eventOf(draft));
+  /** The stream of the shard of the test's runs (every event here is of one run). */
+  const streamOf = (event: RunEvent) => redis.keys.shard(redis.keys.run(event.tenantId, event.runId).shard);
+
+  /** Writes events as a checkpoint does: one entry of the run's shard's stream, one JSON line each. */
+  async function append(...events: RunEvent[]): Promise<void> {
+    const [first] = events;
+    if (first === undefined) return;
+    await redis.client.xadd(
+      streamOf(first).events,
+      '*',
+      'events',
+      events.map((each) => JSON.stringify(each)).join('\n'),
+    );
   }
+
+  /** Each event in an entry of its own, as checkpoints of one event each write them. */
+  async function publish(...drafts: Draft[]): Promise<void> {
+    for (const draft of drafts) await append(eventOf(draft));
+  }
+
+  it('counts every event of an entry that holds many (a commit call of many runs), once', async () => {
+    const running = await start();
+    await append(
+      eventOf({ type: 'run.started', attempt: 1 }),
+      eventOf({ type: 'step.started', tier: 'plan' }, 'run-other'),
+      eventOf({ type: 'step.started', tier: 'plan' }),
+    );
+    await waitFor('3 events applied', () => (running.consumer.applied >= 3 ? true : undefined));
+    const samples = await scrape(running.url);
+    expect(sampleValue(samples, 'plainloop_steps_total', { agent: 'helper', tier: 'plan' })).toBe(2);
+    expect(sumOf(samples, 'plainloop_events_total')).toBe(3);
+  });
+
+  it('after an upgrade, counts what is left in the global stream from before shards, and keeps its totals', async () => {
+    // The deployment before shards: one global stream, its group, and what its metrics process counted.
+    const legacy = redis.keys.legacy;
+    await redis.client.xadd(
+      legacy.events,
+      '*',
+      'event',
+      JSON.stringify(eventOf({ type: 'run.started', attempt: 1 })),
+    );
+    await redis.client.xgroup('CREATE', legacy.events, metricsGroup, '0');
+    await redis.client.xadd(
+      legacy.events,
+      '*',
+      'event',
+      JSON.stringify(eventOf({ type: 'run.started', attempt: 1 })),
+    );
+    await redis.client.hset(legacy.metrics.totals, 'plainloop_runs_started_total|["helper"]', '5');
+    const running = await start();
+    await publish({ type: 'run.started', attempt: 1 });
+    await waitFor('3 events applied', () => (running.consumer.applied >= 3 ? true : undefined));
+    const samples = await scrape(running.url);
+    expect(sampleValue(samples, 'plainloop_runs_started_total', { agent: 'helper' })).toBe(8);
+  });
 
   it('turns run events into counters and histograms, and serves them on /metrics', async () => {
     const running = await start();
@@ -171,26 +223,28 @@ describe('the metrics process', { timeout: 60_000 }, () => {
       costKnown: true,
       latencyMs: 10,
     };
-    await events.publish(eventOf(called));
-    await events.publish({ ...eventOf(called), tenantId: 'globex', costUsd: 0.25 } as RunEvent);
+    await append(eventOf(called));
+    await append({ ...eventOf(called), tenantId: 'globex', costUsd: 0.25 } as RunEvent);
     await waitFor('2 events applied', () => (running.consumer.applied >= 2 ? true : undefined));
     const samples = await scrape(running.url);
     expect(sampleValue(samples, 'plainloop_llm_cost_usd_total', { tenant: 'acme' })).toBe(0.5);
     expect(sampleValue(samples, 'plainloop_llm_cost_usd_total', { tenant: 'globex' })).toBe(0.25);
     const day = new Date().toISOString().slice(0, 10);
-    expect(Number(await redis.client.hget(redis.keys.metrics.tenantCost, `${day}|globex`))).toBe(0.25);
+    const globex = { ...eventOf(called), tenantId: 'globex' } as RunEvent;
+    expect(Number(await redis.client.hget(streamOf(globex).metrics.tenantCost, `${day}|globex`))).toBe(0.25);
   });
 
   it('applies an event once though it is delivered again after the process that read it died', async () => {
     await publish({ type: 'run.started', attempt: 1 }, { type: 'run.started', attempt: 1 });
+    const shard = streamOf(eventOf({ type: 'run.started' }));
     // A metrics process read both events and died before it applied them: they are pending for it.
-    await redis.client.xgroup('CREATE', redis.keys.events, metricsGroup, '0', 'MKSTREAM');
+    await redis.client.xgroup('CREATE', shard.events, metricsGroup, '0', 'MKSTREAM');
     const read = (await redis.client.xreadgroup(
       'GROUP',
       metricsGroup,
       'metrics-test',
       'STREAMS',
-      redis.keys.events,
+      shard.events,
       '>',
     )) as Array<[string, Array<[string, string[]]>]>;
     expect(read[0]?.[1]).toHaveLength(2);
@@ -203,12 +257,13 @@ describe('the metrics process', { timeout: 60_000 }, () => {
     const scripted = withPlainloopScripts(redis.client);
     const field = 'plainloop_runs_started_total|["helper"]';
     const again = await scripted.plainloopMetricsApply(
-      redis.keys.events,
-      redis.keys.metrics.totals,
-      redis.keys.metrics.window,
-      redis.keys.metrics.tenantCost,
+      shard.events,
+      shard.metrics.totals,
+      shard.metrics.window,
+      shard.metrics.tenantCost,
       metricsGroup,
       firstId as string,
+      '1',
       '1',
       '2',
       field,
@@ -351,9 +406,10 @@ describe('the metrics process', { timeout: 60_000 }, () => {
 
   it('takes over the events another metrics process read and left unacknowledged', async () => {
     await publish({ type: 'run.started', attempt: 1 }, { type: 'run.started', attempt: 1 });
-    await redis.client.xgroup('CREATE', redis.keys.events, metricsGroup, '0', 'MKSTREAM');
+    const { events: stream } = streamOf(eventOf({ type: 'run.started' }));
+    await redis.client.xgroup('CREATE', stream, metricsGroup, '0', 'MKSTREAM');
     // Another process, named otherwise, read both and died: its entries stay pending until claimed.
-    await redis.client.xreadgroup('GROUP', metricsGroup, 'metrics-dead', 'STREAMS', redis.keys.events, '>');
+    await redis.client.xreadgroup('GROUP', metricsGroup, 'metrics-dead', 'STREAMS', stream, '>');
     const running = await start({ PLAINLOOP_METRICS_CLAIM_IDLE_MS: '1000' });
     await waitFor('the claimed events', () => (running.consumer.applied >= 2 ? true : undefined), 10_000);
     const samples = await scrape(running.url);

@@ -5,7 +5,7 @@
 import { submitRun } from '@plainloop/agent';
 import { RunRequest } from '@plainloop/contracts';
 import { createKeySchema, createRunQueue, queueNames, type Redis, RunStore } from '@plainloop/redis';
-import { createLogger, RunEventStream } from '@plainloop/telemetry';
+import { createLogger } from '@plainloop/telemetry';
 import { Queue } from 'bullmq';
 
 /**
@@ -37,7 +37,6 @@ export async function submitBenchRuns(
   const dependencies = {
     store: new RunStore(redis, keys),
     queue,
-    events: new RunEventStream(redis, keys, { perRun: 1_000, global: 1_000_000 }),
     logger: createLogger({ service: 'bench', level: 'error' }),
   };
   const submitted: SubmittedRuns['runs'] = [];

@@ -133,11 +133,7 @@ describe('run webhooks through a real worker', () => {
 
   it('posts the result of a run that ends to its webhook, once', async () => {
     const request = RunRequest.parse({ agent: 'greeter', input: 'ada', webhook: { url: receiver.url } });
-    const { state } = await submitRun(
-      { store, queue: runQueue, events: new RunEventStream(producer, redis.keys), logger },
-      request,
-      Date.now(),
-    );
+    const { state } = await submitRun({ store, queue: runQueue, logger }, request, Date.now());
     const delivery = await deliveredOnce(state.runId);
     const payload = WebhookPayload.parse(JSON.parse(delivery.body));
     const stored = (await store.load('default', state.runId)) as RunState;
@@ -160,11 +156,7 @@ describe('run webhooks through a real worker', () => {
     // No worker takes the run while the run queue is paused: it stays queued until the cancel ends it.
     await runQueue.pause();
     const request = RunRequest.parse({ agent: 'greeter', input: 'bob', webhook: { url: receiver.url } });
-    const { state } = await submitRun(
-      { store, queue: runQueue, events: new RunEventStream(producer, redis.keys), logger },
-      request,
-      Date.now(),
-    );
+    const { state } = await submitRun({ store, queue: runQueue, logger }, request, Date.now());
     // The API's side of the cancel: its own environment, built from the same config.
     const api = redis.connect();
     const environment = runEnvironmentFromConfig(config, { redis: api, keys: redis.keys, logger });
@@ -211,11 +203,7 @@ describe('run webhooks through a real worker', () => {
   it('retries the run job whose webhook could not be queued, and the webhook arrives from the retry', async () => {
     const webhookAdds = failWebhookEnqueues(1);
     const request = RunRequest.parse({ agent: 'greeter', input: 'kim', webhook: { url: receiver.url } });
-    const { state } = await submitRun(
-      { store, queue: runQueue, events: new RunEventStream(producer, redis.keys), logger },
-      request,
-      Date.now(),
-    );
+    const { state } = await submitRun({ store, queue: runQueue, logger }, request, Date.now());
     const delivery = await deliveredOnce(state.runId);
     expect(WebhookPayload.parse(JSON.parse(delivery.body))).toMatchObject({
       status: 'succeeded',
@@ -255,11 +243,7 @@ describe('run webhooks through a real worker', () => {
   it('keeps the job of a run cancelled while queued when its webhook could not be queued, and a retried cancel queues it', async () => {
     await runQueue.pause();
     const request = RunRequest.parse({ agent: 'greeter', input: 'max', webhook: { url: receiver.url } });
-    const { state } = await submitRun(
-      { store, queue: runQueue, events: new RunEventStream(producer, redis.keys), logger },
-      request,
-      Date.now(),
-    );
+    const { state } = await submitRun({ store, queue: runQueue, logger }, request, Date.now());
     const api = redis.connect();
     const environment = runEnvironmentFromConfig(config, { redis: api, keys: redis.keys, logger });
     const dependencies = { environment, queue: runQueue, redis: api, keys: redis.keys };

@@ -4,7 +4,7 @@ import { AgentManifest, RunRequest, type RunState } from '@plainloop/contracts';
 import { scriptedModel } from '@plainloop/llm';
 import { ThreadQueue, ThreadStore } from '@plainloop/memory';
 import { createRunQueue, type Redis, RunStore, runJobOptions } from '@plainloop/redis';
-import { createLogger, RunEventStream } from '@plainloop/telemetry';
+import { createLogger } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import type { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -108,11 +108,7 @@ describe('startWorker', () => {
 
   it('takes a submitted run from the queue to its result', async () => {
     const request = RunRequest.parse({ agent: 'echo', input: { text: 'hello' } });
-    const { state } = await submitRun(
-      { store, queue, events: new RunEventStream(producer, redis.keys), logger },
-      request,
-      Date.now(),
-    );
+    const { state } = await submitRun({ store, queue, logger }, request, Date.now());
     const finished = await until(state.runId, (current) => current.status === 'succeeded');
     expect(finished).toMatchObject({ output: 'echoed', step: 2, toolCalls: 1 });
     await expect.poll(() => queue.getJobState(state.runId)).toBe('completed');
@@ -120,12 +116,7 @@ describe('startWorker', () => {
 
   it('runs again for an idempotency key whose old run expired while its finished job was still kept', async () => {
     const request = RunRequest.parse({ agent: 'echo', input: { text: 'hello' }, idempotencyKey: 'order-7' });
-    const submit = () =>
-      submitRun(
-        { store, queue, events: new RunEventStream(producer, redis.keys), logger },
-        request,
-        Date.now(),
-      );
+    const submit = () => submitRun({ store, queue, logger }, request, Date.now());
     const first = await submit();
     await until(first.state.runId, (current) => current.status === 'succeeded');
     await expect.poll(() => queue.getJobState(first.state.runId)).toBe('completed');
@@ -175,7 +166,6 @@ describe('startWorker', () => {
       const dependencies = {
         store,
         queue,
-        events: new RunEventStream(producer, redis.keys),
         logger,
         threads,
       };

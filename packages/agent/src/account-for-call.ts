@@ -14,8 +14,8 @@ type Answered = Extract<RouteOutcome, { kind: 'answered' }>;
 /**
  * What an answered model call adds to a run, worked out once for every kind of call (a step's, a
  * summary's): its price, its ledger record, the run's new totals, and its `llm.called` event. The
- * caller checkpoints the totals with the record (the ledger's `HSETNX` counts the call once) and then
- * emits the event.
+ * caller checkpoints the totals with the record (the ledger's `HSETNX` counts the call once) and the
+ * event, in one write.
  */
 export function accountForCall(
   session: RunSession,

@@ -1,11 +1,19 @@
-import type { Approval, Message, PendingStep, RunState } from '@plainloop/contracts';
+import {
+  type AgentLimits,
+  type Approval,
+  isTerminalStatus,
+  type Message,
+  type PendingStep,
+  type RunState,
+} from '@plainloop/contracts';
 import { type Logger, logPayload } from '@plainloop/telemetry';
 import { runTool, type ValidatedToolCall } from '@plainloop/tools';
 import type { BoundAgent } from './bind-models.ts';
+import { commitPlan } from './commit-step.ts';
 import { checkFinalAnswer } from './final-answer.ts';
-import { finishRun } from './finish-run.ts';
-import type { RunSession } from './run-session.ts';
-import { recordToolOutcome, type ToolOutcome, validateCall } from './tool-breaker.ts';
+import { afterFinish, finishRun } from './finish-run.ts';
+import type { PlannedEvent, RunSession } from './run-session.ts';
+import { recordToolOutcome, validateCall } from './tool-breaker.ts';
 import { planToolCalls } from './tool-call-plan.ts';
 import { assistantMessageOf, toolMessageOf } from './transcript.ts';
 
@@ -44,6 +52,8 @@ function pendingOf(state: RunState): PendingStep {
 
 async function runCall(
   session: RunSession,
+  bound: BoundAgent,
+  limits: AgentLimits,
   validated: Extract<ValidatedToolCall, { ok: true }>,
 ): Promise<void> {
   const { call, tool, input } = validated;
@@ -66,11 +76,26 @@ async function runCall(
   const latencyMs = performance.now() - started;
   // A call cut short by a stop (cancel, forced shutdown) is not a result: the resumed step runs it again.
   if (session.signal.aborted) return;
-  let outcome: ToolOutcome | undefined;
+  const toolEvent: PlannedEvent = result.ok
+    ? {
+        draft: { type: 'tool.called', step, tool: call.name, callId: call.id, latencyMs },
+        detail: () => ({ arguments: logPayload(input), output: logPayload(result.output) }),
+      }
+    : {
+        draft: {
+          type: 'tool.failed',
+          step,
+          tool: call.name,
+          callId: call.id,
+          error: result.error,
+          latencyMs,
+        },
+        detail: () => ({ arguments: logPayload(input) }),
+      };
   await session.write((current) => {
     const pending = pendingOf(current);
     const { settings, now } = session.environment;
-    outcome = recordToolOutcome(current, call.name, result, settings.toolFailureLimit, now());
+    const outcome = recordToolOutcome(current, call.name, result, settings.toolFailureLimit, now());
     const toolResults = { ...pending.toolResults, [call.id]: result };
     const withResult = {
       ...current,
@@ -79,42 +104,28 @@ async function runCall(
       disabledTools: outcome.disabledTools,
       pending: { ...pending, toolResults },
     };
-    const turns = stepTurns(pending.result, toolResults);
-    if (turns === undefined) return { next: withResult };
-    // The step's last result commits the step in the same checkpoint: one write instead of two.
-    return {
-      next: { ...withResult, step: current.step + 1, pending: null },
-      options: { appendTurns: turns },
-    };
-  });
-  if (result.ok) {
-    session.emit({ type: 'tool.called', step, tool: call.name, callId: call.id, latencyMs }, () => ({
-      arguments: logPayload(input),
-      output: logPayload(result.output),
-    }));
-  } else {
-    session.emit(
-      {
-        type: 'tool.failed',
+    const saved: PlannedEvent[] = [toolEvent];
+    const { disabled } = outcome;
+    if (disabled)
+      saved.push({
+        type: 'tool.disabled',
         step,
         tool: call.name,
-        callId: call.id,
-        error: result.error,
-        latencyMs,
-      },
-      () => ({ arguments: logPayload(input) }),
+        failures: disabled.failures,
+        error: disabled.error,
+      });
+    const turns = stepTurns(pending.result, toolResults);
+    if (turns === undefined) return { next: withResult, events: saved };
+    // The step's last result commits the step in the same checkpoint: one write instead of two.
+    return commitPlan(
+      session,
+      bound,
+      limits,
+      { ...withResult, step: current.step + 1, pending: null },
+      turns,
+      saved,
     );
-  }
-  const disabled = (outcome as ToolOutcome | undefined)?.disabled;
-  if (disabled) {
-    session.emit({
-      type: 'tool.disabled',
-      step,
-      tool: call.name,
-      failures: disabled.failures,
-      error: disabled.error,
-    });
-  }
+  });
 }
 
 /**
@@ -123,7 +134,13 @@ async function runCall(
  * in one write. An answer without tool calls is checked against the output schema: it finishes the run,
  * or goes back to the model with what to repair.
  */
-export async function actStep(session: RunSession, bound: BoundAgent): Promise<void> {
+export async function actStep(session: RunSession, bound: BoundAgent, limits: AgentLimits): Promise<void> {
+  await actOnAnswer(session, bound, limits);
+  // The write that committed the step may have ended the run (a limit): what follows an end follows.
+  if (isTerminalStatus(session.state.status)) await afterFinish(session, session.state);
+}
+
+async function actOnAnswer(session: RunSession, bound: BoundAgent, limits: AgentLimits): Promise<void> {
   const pending = pendingOf(session.state);
   const calls = pending.result.toolCalls;
   const assistant = assistantMessageOf(pending.result);
@@ -164,14 +181,15 @@ export async function actStep(session: RunSession, bound: BoundAgent): Promise<v
       return;
     }
     const repair: Message = { role: 'user', content: answer.repair };
-    await session.update(
-      (current) => ({
-        ...current,
-        step: current.step + 1,
-        pending: null,
-        outputRepairs: current.outputRepairs + 1,
-      }),
-      { appendTurns: [assistant, repair] },
+    await session.write((current) =>
+      commitPlan(
+        session,
+        bound,
+        limits,
+        { ...current, step: current.step + 1, pending: null, outputRepairs: current.outputRepairs + 1 },
+        [assistant, repair],
+        [],
+      ),
     );
     return;
   }
@@ -194,38 +212,44 @@ export async function actStep(session: RunSession, bound: BoundAgent): Promise<v
     plan.approvalsChanged ||
     decisionsFolded
   ) {
-    await session.update((current) => {
-      const latest = pendingOf(current);
-      return {
-        ...current,
-        pending: {
-          ...latest,
-          toolResults: { ...latest.toolResults, ...plan.errors },
-          startedCalls: { ...latest.startedCalls, ...Object.fromEntries(plan.toMark.map((id) => [id, now])) },
-          approvals: plan.approvals,
-        },
-      };
-    });
-    for (const [callId, { error }] of Object.entries(plan.errors)) {
-      const call = calls.find((each) => each.id === callId);
-      session.emit({
-        type: 'tool.failed',
+    await session.update(
+      (current) => {
+        const latest = pendingOf(current);
+        return {
+          ...current,
+          pending: {
+            ...latest,
+            toolResults: { ...latest.toolResults, ...plan.errors },
+            startedCalls: {
+              ...latest.startedCalls,
+              ...Object.fromEntries(plan.toMark.map((id) => [id, now])),
+            },
+            approvals: plan.approvals,
+          },
+        };
+      },
+      {},
+      Object.entries(plan.errors).map(([callId, { error }]) => ({
+        type: 'tool.failed' as const,
         step: session.state.step,
-        tool: call?.name ?? '',
+        tool: calls.find((each) => each.id === callId)?.name ?? '',
         callId,
         error,
         latencyMs: 0,
-      });
-    }
+      })),
+    );
   }
-  const settled = await Promise.allSettled(plan.toRun.map((validated) => runCall(session, validated)));
+  const settled = await Promise.allSettled(
+    plan.toRun.map((validated) => runCall(session, bound, limits, validated)),
+  );
   const failure = settled.find((outcome) => outcome.status === 'rejected');
   if (failure) throw failure.reason;
   if (plan.approvalDeadline !== undefined && !session.signal.aborted) {
     // A person has to decide first: the run waits, holding no worker slot, until a decision or the deadline.
     const until = plan.approvalDeadline;
-    await session.update((current) => ({ ...current, status: 'waiting', waitingUntil: until }));
-    session.emit({ type: 'run.waiting', step: session.state.step, until, reason: 'approval' });
+    await session.update((current) => ({ ...current, status: 'waiting', waitingUntil: until }), {}, [
+      { type: 'run.waiting', step: session.state.step, until, reason: 'approval' },
+    ]);
     return;
   }
 
@@ -237,7 +261,7 @@ export async function actStep(session: RunSession, bound: BoundAgent): Promise<v
     if (session.signal.aborted) return;
     throw new Error(`a tool call of step ${session.state.step} has no result`);
   }
-  await session.update((current) => ({ ...current, step: current.step + 1, pending: null }), {
-    appendTurns: turns,
-  });
+  await session.write((current) =>
+    commitPlan(session, bound, limits, { ...current, step: current.step + 1, pending: null }, turns, []),
+  );
 }

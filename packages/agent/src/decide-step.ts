@@ -4,15 +4,14 @@ import { ContextOverflowError } from '@plainloop/memory';
 import { accountForCall } from './account-for-call.ts';
 import type { BoundAgent } from './bind-models.ts';
 import { createSpendGuard } from './budgets/spend-guard.ts';
+import { tierOf } from './commit-step.ts';
 import { BudgetExceededError } from './errors/budget-exceeded-error.ts';
 import { finishRun } from './finish-run.ts';
 import { workingContext } from './memory/working-context.ts';
 import { reportRouterEvent } from './report-router-event.ts';
 import type { RunSession } from './run-session.ts';
-import { chooseTier } from './tier-policy.ts';
 import { validateCall } from './tool-breaker.ts';
 
-/** The tools offered to the model: the agent's, less those the session breaker disabled. */
 /** Models occasionally repeat a tool call id; results are keyed by id, so each call needs its own. */
 function withUniqueIds(toolCalls: readonly ToolCall[]): ToolCall[] {
   const seen = new Set<string>();
@@ -32,8 +31,8 @@ function withUniqueIds(toolCalls: readonly ToolCall[]): ToolCall[] {
  */
 export async function decideStep(session: RunSession, bound: BoundAgent, limits: AgentLimits): Promise<void> {
   const { state, turns, environment } = session;
-  const tier = (bound.agent.chooseTier ?? chooseTier)({ step: state.step, turns });
-  if (state.waitingSince === undefined) session.emit({ type: 'step.started', step: state.step, tier });
+  // The step was announced (`step.started`) by the write that made it the current one.
+  const tier = tierOf(bound, state.step, turns);
 
   let outcome: Awaited<ReturnType<typeof routeCall>>;
   try {
@@ -87,13 +86,11 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
       return;
     }
     const until = now + outcome.retryInMs;
-    await session.update((current) => ({
-      ...current,
-      status: 'waiting',
-      waitingUntil: until,
-      waitingSince: since,
-    }));
-    session.emit({ type: 'run.waiting', step: state.step, until, reason: outcome.reason });
+    await session.update(
+      (current) => ({ ...current, status: 'waiting', waitingUntil: until, waitingSince: since }),
+      {},
+      [{ type: 'run.waiting', step: state.step, until, reason: outcome.reason }],
+    );
     return;
   }
 
@@ -124,18 +121,18 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
         pending,
       }),
       { modelCall: call.record },
+      [
+        call.event,
+        ...invalidCalls.map(({ call: invalid, error }) => ({
+          type: 'tool.failed' as const,
+          step: state.step,
+          tool: invalid.name,
+          callId: invalid.id,
+          error,
+          latencyMs: 0,
+        })),
+      ],
     ),
     outcome.bookkeeping,
   ]);
-  session.emit(call.event);
-  for (const { call: invalid, error } of invalidCalls) {
-    session.emit({
-      type: 'tool.failed',
-      step: state.step,
-      tool: invalid.name,
-      callId: invalid.id,
-      error,
-      latencyMs: 0,
-    });
-  }
 }

@@ -806,6 +806,44 @@ describe('executeRun', () => {
     await expect.poll(() => staleWatchAborted).toBe(true);
   });
 
+  it('commits a live run and refuses a fenced-out one in the same batch: the fenced worker drops its run', async () => {
+    // Two runs answer in the same turn of the event loop, so their decide checkpoints share one call;
+    // while its model call is out, run "taken" is taken over by another worker (its version moves on).
+    let answer: () => void = () => {};
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const waiting = { count: 0 };
+    const takenJob = job({ agent: 'research', input: { topic: 'taken' } });
+    const liveJob = job({ agent: 'research', input: { topic: 'live' } });
+    const base = scriptedModel({ name: 'test', script: researchScript });
+    const model: LanguageModel = {
+      provider: base.provider,
+      modelId: base.modelId,
+      async doGenerate(options) {
+        waiting.count += 1;
+        if (waiting.count === 2) {
+          const taken = await environment.store.load('default', takenJob.runId);
+          if (taken) await environment.store.checkpoint(taken, { ...taken, attempt: taken.attempt + 1 });
+          answer();
+        }
+        await answered;
+        return base.doGenerate(options);
+      },
+    };
+    const agents = agentsOf(researchAgent(model));
+    const [takenOutcome, liveOutcome] = await Promise.all([run(agents, takenJob), run(agents, liveJob)]);
+    expect(takenOutcome.kind).toBe('fenced');
+    expect(liveOutcome).toMatchObject({ kind: 'finished', state: { status: 'succeeded' } });
+    // The stale worker wrote nothing after the takeover: no answer, no event of it.
+    const taken = await environment.store.load('default', takenJob.runId);
+    expect(taken).toMatchObject({ status: 'running', pending: null, llmCalls: 0, attempt: 2 });
+    expect((await eventsOf(takenJob.runId)).map((event) => event.type)).toEqual([
+      'run.started',
+      'step.started',
+    ]);
+  });
+
   it('does nothing for a run that already finished (a redelivered job)', async () => {
     const { model, counter } = countingModel(researchScript);
     const agents = agentsOf(researchAgent(model));

@@ -1,17 +1,18 @@
-import { isTerminalStatus, type RunJobData, type RunState } from '@plainloop/contracts';
+import { isTerminalStatus, type RunJobData, type RunState, type StructuredError } from '@plainloop/contracts';
 import type { ModelCatalog } from '@plainloop/llm';
 import { RunFencedError } from '@plainloop/redis';
 import { logPayload } from '@plainloop/telemetry';
 import { actStep } from './act-step.ts';
 import { type BoundAgent, bindRunModels } from './bind-models.ts';
+import { tierOf } from './commit-step.ts';
 import { decideStep } from './decide-step.ts';
-import { finishRun, requestWebhook } from './finish-run.ts';
+import { afterFinish, finishPlan, finishRun, requestWebhook } from './finish-run.ts';
 import { withMemoryTools } from './memory/memory-tools-of-run.ts';
 import { takeTurnInThread, threadPollMs } from './memory/thread-order.ts';
 import type { RunEnvironment } from './run-environment.ts';
 import { newRunState } from './run-identity.ts';
 import { checkLimits, effectiveLimits } from './run-limits.ts';
-import { RunSession } from './run-session.ts';
+import { type PlannedEvent, RunSession } from './run-session.ts';
 
 export type ExecuteRunOptions = {
   environment: RunEnvironment;
@@ -49,12 +50,14 @@ export type RunOutcome =
  */
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
   const { environment, job, signal } = options;
-  const { created, state: stored } = await environment.store.create(
-    newRunState(job.runId, job.request, environment.now()),
-  );
+  // One call creates the run if a direct BullMQ producer did not, and reads it with its transcript.
+  const opened = await environment.store.open(newRunState(job.runId, job.request, environment.now()), {
+    withTurns: true,
+  });
+  const stored = opened.state;
   // A fork's record (with the source's turns) exists before its job: without it, `request` alone would
   // start a plain run from step 0, re-running the replayed steps' tools. It ends by name instead.
-  const forkLost = job.fork !== undefined && created;
+  const forkLost = job.fork !== undefined && opened.created;
   if (isTerminalStatus(stored.status)) {
     // BullMQ runs the job again when a worker died after the terminal checkpoint, or when the finish
     // could not queue the webhook (it throws for that): queue it now (a no-op if it was queued).
@@ -67,68 +70,82 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     // Another run of the thread is active: this one waits its turn, no slot held, nothing written.
     return { kind: 'waiting', state: stored, resumeAt: environment.now() + threadPollMs };
   }
-  let session: RunSession | undefined;
+  const session = new RunSession(environment, stored, opened.turns, signal);
   try {
-    const turns = await environment.store.loadTurns(stored.tenantId, stored.runId);
-    session = new RunSession(environment, stored, turns, signal);
+    const cannotStart = whyItCannotStart(options, stored, bound, forkLost);
     // Taking the run bumps its version: a worker still holding an older copy is fenced out from here on.
-    const taken = await session.update(({ waitingUntil: _waitingUntil, ...current }) => ({
+    const take = ({ waitingUntil: _waitingUntil, ...current }: RunState): Omit<RunState, 'version'> => ({
       ...current,
       status: 'running',
       attempt: current.attempt + 1,
       startedAt: current.startedAt ?? environment.now(),
+    });
+    const started: PlannedEvent =
+      stored.attempt === 0
+        ? { draft: { type: 'run.started', attempt: 1 }, detail: () => ({ input: logPayload(stored.input) }) }
+        : { type: 'run.resumed', step: stored.step, attempt: stored.attempt + 1 };
+    if (cannotStart.kind === 'failed') {
+      // Taken and ended in one write.
+      const state = await session.write((current) =>
+        finishPlan(environment, take(current), { status: 'failed', error: cannotStart.error }, [started]),
+      );
+      await afterFinish(session, state);
+      return { kind: 'finished', state };
+    }
+    const chosen = cannotStart.bound;
+    // The step the run stands at is announced by the write that made it current: for a run taken the
+    // first time (or a fork), that is this one.
+    await session.write((current) => ({
+      next: take(current),
+      events: () =>
+        current.attempt === 0 && current.pending === null
+          ? [
+              started,
+              { type: 'step.started', step: current.step, tier: tierOf(chosen, current.step, session.turns) },
+            ]
+          : [started],
     }));
-    if (taken.attempt === 1)
-      session.emit({ type: 'run.started', attempt: taken.attempt }, () => ({
-        input: logPayload(taken.input),
-      }));
-    else session.emit({ type: 'run.resumed', step: taken.step, attempt: taken.attempt });
-
-    if (forkLost) {
-      const message = `the fork of ${job.fork?.sourceRunId} from step ${job.fork?.fromStep} was lost before a worker took it; fork again`;
-      await finishRun(session, { status: 'failed', error: { code: 'fork_lost', message, retryable: false } });
-      return { kind: 'finished', state: session.state };
-    }
-    if (bound === undefined) {
-      const message = `no worker that picked this run up has an agent named ${taken.agent}`;
-      await finishRun(session, {
-        status: 'failed',
-        error: { code: 'unknown_agent', message, retryable: false },
-      });
-      return { kind: 'finished', state: session.state };
-    }
-    if (taken.step === 0 && taken.pending === null) {
-      const input = bound.agent.input.safeParse(taken.input);
-      if (!input.success) {
-        const issues = input.error.issues.map(
-          (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
-        );
-        const error = {
-          code: 'invalid_input',
-          message: `the input does not fit agent ${taken.agent}: ${issues.join('; ')}`,
-          retryable: false,
-        };
-        await finishRun(session, { status: 'failed', error });
-        return { kind: 'finished', state: session.state };
-      }
-    }
-    const chosen =
-      taken.models === undefined
-        ? { ok: true as const, bound }
-        : bindRunModels(bound, taken.models, options.catalog, environment.models.prices);
-    if (!chosen.ok) {
-      const error = { code: 'model_unavailable', message: chosen.message, retryable: false };
-      await finishRun(session, { status: 'failed', error });
-      return { kind: 'finished', state: session.state };
-    }
-    return await runSteps(session, withMemoryTools(chosen.bound, environment, taken), options);
+    return await runSteps(session, withMemoryTools(chosen, environment, session.state), options);
   } catch (error) {
     if (error instanceof RunFencedError) return { kind: 'fenced', reason: error.message };
     throw error;
   } finally {
-    // Events are not waited for step by step: the run is not given back before they are all in Redis.
-    await session?.close();
+    session.close();
   }
+}
+
+/** A run that cannot start here ends by name: its fork was lost, no agent, input or models that do not fit. */
+function whyItCannotStart(
+  options: ExecuteRunOptions,
+  state: RunState,
+  bound: BoundAgent | undefined,
+  forkLost: boolean,
+): { kind: 'failed'; error: StructuredError } | { kind: 'ready'; bound: BoundAgent } {
+  const failed = (code: string, message: string) => ({
+    kind: 'failed' as const,
+    error: { code, message, retryable: false },
+  });
+  if (forkLost) {
+    const { fork } = options.job;
+    return failed(
+      'fork_lost',
+      `the fork of ${fork?.sourceRunId} from step ${fork?.fromStep} was lost before a worker took it; fork again`,
+    );
+  }
+  if (bound === undefined)
+    return failed('unknown_agent', `no worker that picked this run up has an agent named ${state.agent}`);
+  if (state.step === 0 && state.pending === null) {
+    const input = bound.agent.input.safeParse(state.input);
+    if (!input.success) {
+      const issues = input.error.issues.map(
+        (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+      );
+      return failed('invalid_input', `the input does not fit agent ${state.agent}: ${issues.join('; ')}`);
+    }
+  }
+  if (state.models === undefined) return { kind: 'ready', bound };
+  const chosen = bindRunModels(bound, state.models, options.catalog, options.environment.models.prices);
+  return chosen.ok ? { kind: 'ready', bound: chosen.bound } : failed('model_unavailable', chosen.message);
 }
 
 async function runSteps(
@@ -162,7 +179,7 @@ async function runSteps(
     }
     if (options.shouldRelease() || options.signal.aborted) return { kind: 'released', state: session.state };
     if (session.state.pending !== null) {
-      await actStep(session, bound);
+      await actStep(session, bound, limits);
       continue;
     }
     const stop = checkLimits(session.state, limits);

@@ -3,7 +3,7 @@ import { logPayload } from '@plainloop/telemetry';
 import { applyPendingSummary } from './memory/summarize-thread.ts';
 import { appendToThread, leaveThread } from './memory/thread-order.ts';
 import type { RunEnvironment } from './run-environment.ts';
-import type { RunSession } from './run-session.ts';
+import type { PlannedEvent, RunSession, WritePlan } from './run-session.ts';
 
 export type Finish = {
   status: Exclude<RunStatus, 'queued' | 'running' | 'waiting'>;
@@ -16,50 +16,77 @@ export type Finish = {
 };
 
 /**
+ * The terminal checkpoint of a run, planned on `current` (which may already carry the last step's
+ * work: a step whose commit ends the run is one write): the named status, the output or error, an
+ * expiry on every key of the run, and the `run.finished` event (and `budget.exceeded`) in it.
+ */
+export function finishPlan(
+  environment: RunEnvironment,
+  current: Omit<RunState, 'version'>,
+  finish: Finish,
+  alsoSaved: readonly PlannedEvent[] = [],
+): WritePlan {
+  const now = environment.now();
+  const completesStep = finish.appendTurns !== undefined;
+  const { pendingSummary: _applied, ...rest } = current;
+  const next: Omit<RunState, 'version'> = {
+    ...rest,
+    status: finish.status,
+    step: completesStep ? current.step + 1 : current.step,
+    pending: null,
+    ...(finish.output === undefined ? {} : { output: finish.output as RunState['output'] }),
+    ...(finish.error === undefined ? {} : { error: finish.error }),
+    ...(finish.budget === undefined ? {} : { budget: finish.budget }),
+    finishedAt: now,
+  };
+  const events: PlannedEvent[] = [
+    ...alsoSaved,
+    {
+      draft: {
+        type: 'run.finished',
+        status: finish.status,
+        steps: next.step,
+        usage: next.usage,
+        costUsd: next.costUsd,
+        durationMs: now - next.createdAt,
+        ...(finish.error === undefined ? {} : { error: finish.error }),
+      },
+      detail: () => (next.output === undefined ? {} : { output: logPayload(next.output) }),
+    },
+  ];
+  if (finish.budget)
+    events.push({
+      type: 'budget.exceeded',
+      step: completesStep ? next.step - 1 : next.step,
+      ...finish.budget,
+    });
+  return {
+    next,
+    options: {
+      expireSeconds: environment.settings.retentionSeconds,
+      ...(finish.appendTurns ? { appendTurns: finish.appendTurns } : {}),
+    },
+    events,
+  };
+}
+
+/**
  * Ends the run in a named status, keeps its keys for the retention period, says so in an event, and
  * queues its webhook. Throws after the terminal checkpoint when the webhook cannot be queued.
  */
 export async function finishRun(session: RunSession, finish: Finish): Promise<RunState> {
-  const now = session.environment.now();
-  const completesStep = finish.appendTurns !== undefined;
   // A summary saved but not applied yet (the run is ending before its next step) still reaches the thread.
   await applyPendingSummary(session);
-  const state = await session.update(
-    ({ pendingSummary: _applied, ...current }) => ({
-      ...current,
-      status: finish.status,
-      step: completesStep ? current.step + 1 : current.step,
-      pending: null,
-      ...(finish.output === undefined ? {} : { output: finish.output as RunState['output'] }),
-      ...(finish.error === undefined ? {} : { error: finish.error }),
-      ...(finish.budget === undefined ? {} : { budget: finish.budget }),
-      finishedAt: now,
-    }),
-    {
-      expireSeconds: session.environment.settings.retentionSeconds,
-      ...(finish.appendTurns ? { appendTurns: finish.appendTurns } : {}),
-    },
-  );
-  session.emit(
-    {
-      type: 'run.finished',
-      status: state.status,
-      steps: state.step,
-      usage: state.usage,
-      costUsd: state.costUsd,
-      durationMs: now - state.createdAt,
-      ...(finish.error === undefined ? {} : { error: finish.error }),
-    },
-    () => (state.output === undefined ? {} : { output: logPayload(state.output) }),
-  );
-  // Here rather than at each caller, so that a failed webhook enqueue (which throws, below) cannot
-  // cost the run an event.
-  if (finish.budget)
-    session.emit({
-      type: 'budget.exceeded',
-      step: completesStep ? state.step - 1 : state.step,
-      ...finish.budget,
-    });
+  const state = await session.write((current) => finishPlan(session.environment, current, finish));
+  await afterFinish(session, state);
+  return state;
+}
+
+/**
+ * What follows a run's terminal checkpoint: its turns reach its thread, the thread's next run is woken,
+ * and its webhook is queued. Throws when the webhook cannot be queued.
+ */
+export async function afterFinish(session: RunSession, state: RunState): Promise<void> {
   // After the fenced checkpoint, so only the run's true end reaches its thread. A crash before this is
   // repaired by the thread's next run, which appends the turns of an ended head before passing it.
   try {
@@ -69,14 +96,8 @@ export async function finishRun(session: RunSession, finish: Finish): Promise<Ru
     session.logger.warn({ err: error }, 'could not hand the thread on; its next run will, at its next poll');
   }
   // Last, so that everything above is done when it throws: a retry finds the run ended and only queues
-  // the webhook again. The run's last events are in Redis before whoever ended it (a worker, a cancel
-  // from the API, a job BullMQ gave up on) says it has ended.
-  try {
-    await requestWebhook(session.environment, state);
-  } finally {
-    await session.published();
-  }
-  return state;
+  // the webhook again.
+  await requestWebhook(session.environment, state);
 }
 
 /**

@@ -82,7 +82,7 @@ describe('forkRun', () => {
     await redis.close();
   });
 
-  const dependencies = () => ({ store: environment.store, queue, events: environment.events, logger });
+  const dependencies = () => ({ store: environment.store, queue, logger });
 
   async function execute(runId: string, request: RunRequest) {
     return executeRun({

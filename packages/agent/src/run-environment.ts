@@ -25,7 +25,7 @@ import {
   type WebhookRetrySettings,
   webhookEnqueuer,
 } from '@plainloop/redis';
-import { type Logger, RunEventStream } from '@plainloop/telemetry';
+import type { Logger } from '@plainloop/telemetry';
 import { TenantBudget, type TenantBudgetLimits } from './budgets/tenant-budget.ts';
 
 export type RunSettings = {
@@ -55,7 +55,6 @@ export type ModelSettings = {
 /** What the step machine needs from the process that runs it. */
 export type RunEnvironment = {
   store: RunStore;
-  events: Pick<RunEventStream, 'publish'>;
   logger: Logger;
   now: () => number;
   settings: RunSettings;
@@ -118,7 +117,6 @@ export function createRunEnvironment(options: RunEnvironmentOptions): RunEnviron
     : undefined;
   return {
     store: new RunStore(redis, keys),
-    events: new RunEventStream(redis, keys),
     logger: options.logger,
     now: options.now ?? Date.now,
     settings: options.settings,

@@ -31,7 +31,10 @@ export type LimitStop = {
  * limit ends the run in a named status, never silently. These look at what was already spent; the
  * spend guard (budgets/spend-guard.ts) then checks the next call's estimate before it is made.
  */
-export function checkLimits(state: RunState, limits: AgentLimits): LimitStop | undefined {
+export function checkLimits(
+  state: Pick<RunState, 'step' | 'forkedFrom' | 'costUsd' | 'usage'>,
+  limits: AgentLimits,
+): LimitStop | undefined {
   // A fork's limits count its own work: the steps it replayed cost it nothing, like their tokens.
   if (state.step - (state.forkedFrom?.step ?? 0) >= limits.maxIterations) {
     return {

@@ -19,10 +19,26 @@ type LogDetail = Record<string, unknown> | (() => Record<string, unknown>);
 
 export type RunEventDraft = DistributiveOmit<RunEvent, 'runId' | 'tenantId' | 'agent' | 'at'>;
 
+/** An event with what its log line adds besides the event (inputs, outputs, the full error). */
+export type PlannedEvent = RunEventDraft | { draft: RunEventDraft; detail: LogDetail };
+
+export type WriteOptions = Omit<CheckpointOptions, 'events'>;
+
+/** A checkpoint as planned on the latest state: the next state, and the events of the work it saves. */
+export type WritePlan = {
+  next: Omit<RunState, 'version'>;
+  options?: WriteOptions;
+  /** A function when the events depend on the transcript with this write's turns appended. */
+  events?: readonly PlannedEvent[] | (() => readonly PlannedEvent[]);
+};
+
+type Announced = { event: RunEvent; detail: LogDetail | undefined };
+
 /**
  * One worker's hold on one run: the state as last written, the transcript, and the only way to change
  * them. Writes are serialised (tool results that land together are written one after the other, each
- * on the version the previous one produced), and every write is a fenced checkpoint.
+ * on the version the previous one produced), and every write is a fenced checkpoint that carries the
+ * events of the work it saves: an event lands exactly when its checkpoint does.
  */
 export class RunSession {
   readonly environment: RunEnvironment;
@@ -41,8 +57,8 @@ export class RunSession {
   #writes: Promise<unknown> = Promise.resolve();
   /** Detaches the session from the caller's signal, which may outlive it. */
   #unlink: () => void = () => undefined;
-  /** Events sent to Redis whose reply has not come back yet (see `emit`). */
-  readonly #publishing = new Set<Promise<void>>();
+  /** Events of no checkpoint of their own (a failed attempt, a breaker that opened), for the next one. */
+  #loose: Announced[] = [];
 
   constructor(environment: RunEnvironment, state: RunState, turns: Message[], signal: AbortSignal) {
     this.environment = environment;
@@ -77,28 +93,39 @@ export class RunSession {
     return this.#turns;
   }
 
-  /** Applies `change` to the latest state and checkpoints it; appended turns join the transcript. */
+  /** Applies `change` to the latest state and checkpoints it, with `events`; appended turns join the transcript. */
   update(
     change: (state: RunState) => Omit<RunState, 'version'>,
-    options: CheckpointOptions = {},
+    options: WriteOptions = {},
+    events: readonly PlannedEvent[] = [],
   ): Promise<RunState> {
-    return this.write((current) => ({ next: change(current), options }));
+    return this.write((current) => ({ next: change(current), options, events }));
   }
 
   /**
-   * Like `update`, for a write whose options depend on the latest state too (the turns a step appends
-   * when its last tool result lands, say).
+   * Like `update`, for a write whose options or events depend on the latest state too (the turns a
+   * step appends when its last tool result lands, say).
    */
-  write(
-    plan: (state: RunState) => { next: Omit<RunState, 'version'>; options?: CheckpointOptions },
-  ): Promise<RunState> {
+  write(plan: (state: RunState) => WritePlan): Promise<RunState> {
     const write = this.#writes.then(async () => {
       if (this.fencedBy) throw this.fencedBy;
       const planned = plan(this.#state);
       const options = planned.options ?? {};
-      const next = { ...planned.next, updatedAt: this.environment.now() };
+      const now = this.environment.now();
+      const next = { ...planned.next, updatedAt: now };
+      // The turns join the transcript before the events are made (a step's `step.started` names the
+      // tier the next step chooses from them), and leave it again if the write fails.
+      const turnsBefore = this.#turns.length;
+      if (options.appendTurns) for (const turn of options.appendTurns) this.#turns.push(turn);
+      const loose = this.#loose;
+      this.#loose = [];
+      const plannedEvents = typeof planned.events === 'function' ? planned.events() : (planned.events ?? []);
+      const own = plannedEvents.map((each) => this.#announce(each, next, now));
+      const events: RunEvent[] = [];
+      for (const { event } of loose) events.push(event);
+      for (const { event } of own) events.push(event);
       try {
-        const written = await this.environment.store.checkpoint(this.#state, next, options);
+        const written = await this.environment.store.checkpoint(this.#state, next, { ...options, events });
         this.#state = written.state;
         if (written.cancelRequested && !this.cancelRequested) {
           this.cancelRequested = true;
@@ -106,13 +133,14 @@ export class RunSession {
           this.#lost.abort(new Error('the run was cancelled'));
         }
       } catch (error) {
+        this.#turns.length = turnsBefore;
         // The run is someone else's now, or this worker cannot save its work: either way its calls
         // still in flight for the run must stop, or a retry would run them a second time.
         if (error instanceof RunFencedError) this.fencedBy = error;
         this.#lost.abort(error);
         throw error;
       }
-      if (options.appendTurns) this.#turns.push(...options.appendTurns);
+      for (const each of own) this.#log(each);
       return this.#state;
     });
     this.#writes = write.catch(() => undefined);
@@ -120,42 +148,32 @@ export class RunSession {
   }
 
   /**
-   * Publishes an event about work already checkpointed, and logs it as one JSON line carrying the run,
-   * tenant, agent and step (`detail` adds what belongs in the log but not in the event: inputs,
-   * outputs, the full error; a function is called only when the line is written). The event is sent at once, but its reply is not waited for: the step
-   * goes on while Redis appends it, and since one connection carries the session's commands in order,
-   * the event still lands after its checkpoint and before the next. `published()` waits for them all.
-   * A lost event is logged, never fatal.
+   * An event of no checkpoint of its own (a failed attempt of a model call, a breaker that opened): it
+   * goes to Redis with the run's next checkpoint, so it is lost only with the work in flight.
    */
-  emit(draft: RunEventDraft, detail: LogDetail = {}): void {
-    const { runId, tenantId, agent, step } = this.#state;
-    const event = { ...draft, runId, tenantId, agent, at: this.environment.now() } as RunEvent;
-    const level = warningEvents.has(event.type) || ('error' in event && event.error) ? 'warn' : 'info';
-    if (this.environment.logger.isLevelEnabled(level)) {
-      const { type, runId: _runId, tenantId: _tenantId, agent: _agent, at: _at, ...fields } = event;
-      const details = typeof detail === 'function' ? detail() : detail;
-      this.logger[level]({ event: type, step, ...fields, ...details }, type);
-    }
-    const publishing: Promise<void> = this.environment.events.publish(event).then(
-      () => {
-        this.#publishing.delete(publishing);
-      },
-      (error: unknown) => {
-        this.#publishing.delete(publishing);
-        this.logger.warn({ err: error, event: event.type }, 'could not publish a run event');
-      },
-    );
-    this.#publishing.add(publishing);
+  emit(draft: RunEventDraft, detail?: LogDetail): void {
+    const announced = this.#announce(detail ? { draft, detail } : draft, this.#state, this.environment.now());
+    this.#log(announced);
+    this.#loose.push(announced);
   }
 
-  /** Resolves once every event emitted so far has been appended (or its loss logged). */
-  async published(): Promise<void> {
-    while (this.#publishing.size > 0) await Promise.all(this.#publishing);
-  }
-
-  /** Ends the worker's hold: waits for the events, and lets go of the caller's signal. */
-  async close(): Promise<void> {
-    await this.published();
+  /** Ends the worker's hold: lets go of the caller's signal. */
+  close(): void {
     this.#unlink();
+  }
+
+  #announce(planned: PlannedEvent, state: Omit<RunState, 'version'>, at: number): Announced {
+    const { draft, detail } = 'draft' in planned ? planned : { draft: planned, detail: undefined };
+    const event = { ...draft, runId: state.runId, tenantId: state.tenantId, agent: state.agent, at };
+    return { event: event as RunEvent, detail };
+  }
+
+  /** Every run event is also a log line, carrying the run, tenant, agent and step. */
+  #log({ event, detail }: Announced): void {
+    const level = warningEvents.has(event.type) || ('error' in event && event.error) ? 'warn' : 'info';
+    if (!this.environment.logger.isLevelEnabled(level)) return;
+    const { type, runId: _runId, tenantId: _tenantId, agent: _agent, at: _at, ...fields } = event;
+    const details = typeof detail === 'function' ? detail() : (detail ?? {});
+    this.logger[level]({ event: type, step: this.#state.step, ...fields, ...details }, type);
   }
 }

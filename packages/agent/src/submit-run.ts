@@ -1,7 +1,7 @@
 import type { Message, RunJobData, RunRequest, RunState } from '@plainloop/contracts';
 import type { ThreadQueue } from '@plainloop/memory';
 import { type RunStore, runJobOptions } from '@plainloop/redis';
-import type { Logger, RunEventStream } from '@plainloop/telemetry';
+import type { Logger } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
 import { newRunState, runIdFor } from './run-identity.ts';
 
@@ -15,7 +15,6 @@ export type SubmitResult =
 export type SubmitDependencies = {
   store: RunStore;
   queue: Queue;
-  events: Pick<RunEventStream, 'publish'>;
   logger: Logger;
   /** Runs of a thread take their turns in the order they were submitted; without it, in the order taken. */
   threads?: Pick<ThreadQueue, 'enter'>;
@@ -46,22 +45,16 @@ export async function submitPreparedRun(
   fork?: RunJobData['fork'],
 ): Promise<SubmitResult> {
   const { runId } = initial;
-  const { created, state } = await dependencies.store.create(initial, turns);
+  // `run.queued` is written with the run, before the job exists: no worker's run.started can come
+  // ahead of it in the run's events.
+  const { created, state } = await dependencies.store.create(initial, turns, {
+    type: 'run.queued',
+    runId,
+    tenantId: initial.tenantId,
+    agent: initial.agent,
+    at: initial.createdAt,
+  });
   if (!created && state.requestHash !== initial.requestHash) return { kind: 'conflict', state };
-  // Before the job exists, so no worker's run.started can come ahead of it in the run's events. A lost
-  // event must not turn a saved run into an error for the producer.
-  if (created)
-    await dependencies.events
-      .publish({
-        type: 'run.queued',
-        runId,
-        tenantId: state.tenantId,
-        agent: state.agent,
-        at: initial.createdAt,
-      })
-      .catch((error: unknown) =>
-        dependencies.logger.warn({ err: error, runId }, 'could not publish run.queued'),
-      );
   if (created || state.status === 'queued') {
     const data: RunJobData = { runId, request, ...(fork === undefined ? {} : { fork }) };
     const job = await dependencies.queue.add('run', data, { ...runJobOptions, jobId: runId });

@@ -1,11 +1,15 @@
 import { runJob } from '@plainloop/contracts';
+import { runShardCount, shardOf, shardTags } from './run-shards.ts';
 
 /**
- * Every Redis key plainloop writes, in one place. Keys of one run share the run id as a hash tag, so
- * the checkpoint script can touch them atomically on Redis Cluster; keys that hold tenant data carry
- * the tenant, so a lookup made with the caller's tenant cannot reach another tenant's run.
+ * Every Redis key plainloop writes, in one place. Keys of one run share its shard's hash tag (see
+ * run-shards.ts), so one script call commits many runs of a shard atomically on Redis Cluster too; keys
+ * that hold tenant data carry the tenant, so a lookup made with the caller's tenant cannot reach another
+ * tenant's run.
  */
 export type RunKeys = {
+  /** The run's shard (0 to `runShardCount - 1`). */
+  shard: number;
   state: string;
   turns: string;
   ledger: string;
@@ -18,41 +22,89 @@ export type RunKeys = {
   webhook: string;
 };
 
+/** A shard's own keys: its event stream and the metrics process's aggregates of it, in its slot. */
+export type ShardKeys = {
+  shard: number;
+  /** Every run event of the shard's runs, a write's events per entry (field `events`, JSON lines). */
+  events: string;
+  /** A tenant's runs of this shard by creation time (sorted set: run id, scored by `createdAt`). */
+  runIndex(tenantId: string): string;
+  metrics: MetricsAggregateKeys;
+};
+
+/** What the metrics process adds up from one event stream, kept in that stream's slot. */
+export type MetricsAggregateKeys = {
+  /** Durable counters and histogram buckets: field `name|labels[|bucket]` -> value. */
+  totals: string;
+  /** Run and model call outcomes and cost per time bucket, for the alert window. */
+  window: string;
+  /** Cost per tenant per UTC day: field `day|tenant` -> USD. */
+  tenantCost: string;
+};
+
+function runKeysAt(base: string, shard: number): RunKeys {
+  return {
+    shard,
+    state: base,
+    turns: `${base}:turns`,
+    ledger: `${base}:ledger`,
+    events: `${base}:events`,
+    cancel: `${base}:cancel`,
+    approvals: `${base}:approvals`,
+    webhook: `${base}:webhook`,
+  };
+}
+
 export type KeySchema = ReturnType<typeof createKeySchema>;
 
 export function createKeySchema(prefix: string) {
+  const shards: readonly ShardKeys[] = shardTags.map((tag, shard) => {
+    const base = `${prefix}:{${tag}}`;
+    return {
+      shard,
+      events: `${base}:events`,
+      runIndex: (tenantId: string) => `${base}:tenant:${tenantId}:runs`,
+      metrics: {
+        totals: `${base}:metrics:totals`,
+        window: `${base}:metrics:window`,
+        tenantCost: `${base}:metrics:tenant-cost`,
+      },
+    };
+  });
+  const legacyMetrics: MetricsAggregateKeys = {
+    totals: `${prefix}:{events}:metrics:totals`,
+    window: `${prefix}:{events}:metrics:window`,
+    tenantCost: `${prefix}:{events}:metrics:tenant-cost`,
+  };
   return {
     prefix,
+    /**
+     * Every place the metrics process keeps what it added up: each shard's, and the one of the layout
+     * before shards (what was counted before an upgrade keeps counting). Readers add them all up.
+     */
+    metricsAggregates: [...shards.map((shard) => shard.metrics), legacyMetrics] as const,
     /** BullMQ's own prefix; the hash tag keeps each queue's keys in one cluster slot. */
     queuePrefix: `{${prefix}}`,
+    shardCount: runShardCount,
+    shards,
+    shard: (index: number): ShardKeys => shards[index] as ShardKeys,
     run(tenantId: string, runId: string): RunKeys {
-      const base = `${prefix}:tenant:${tenantId}:run:{${runId}}`;
-      return {
-        state: base,
-        turns: `${base}:turns`,
-        ledger: `${base}:ledger`,
-        events: `${base}:events`,
-        cancel: `${base}:cancel`,
-        approvals: `${base}:approvals`,
-        webhook: `${base}:webhook`,
-      };
+      const shard = shardOf(runId);
+      return runKeysAt(`${prefix}:{${shardTags[shard]}}:tenant:${tenantId}:run:${runId}`, shard);
     },
-    /** A tenant's runs by creation time (sorted set: run id, scored by `createdAt`), for listing them. */
-    runIndex: (tenantId: string) => `${prefix}:tenant:${tenantId}:runs`,
     /**
-     * Every run event of every tenant, trimmed; read by the metrics process and the demo. The hash tag
-     * puts the metrics process's aggregates in the stream's slot, so applying events and acknowledging
-     * them is one atomic script on Redis Cluster too.
+     * The layout before shards (each run its own hash tag, one global event stream), read and moved
+     * from by `RunStore` so a deployment upgraded in place loses no run (see docs/upgrading.md).
      */
-    events: `${prefix}:{events}`,
-    /** The metrics process's state, beside the stream it consumes. */
+    legacy: {
+      run: (tenantId: string, runId: string): RunKeys =>
+        runKeysAt(`${prefix}:tenant:${tenantId}:run:{${runId}}`, shardOf(runId)),
+      runIndex: (tenantId: string) => `${prefix}:tenant:${tenantId}:runs`,
+      events: `${prefix}:{events}`,
+      metrics: legacyMetrics,
+    },
+    /** The metrics process's own state (the aggregates live with each stream: `shards[i].metrics`). */
     metrics: {
-      /** Durable counters and histogram buckets: field `name|labels[|bucket]` -> value. */
-      totals: `${prefix}:{events}:metrics:totals`,
-      /** Run and model call outcomes and cost per time bucket, for the alert window. */
-      window: `${prefix}:{events}:metrics:window`,
-      /** Cost per tenant per UTC day: field `day|tenant` -> USD. */
-      tenantCost: `${prefix}:{events}:metrics:tenant-cost`,
       /** Each alert's state (firing or not, since when, notified or not). */
       alerts: `${prefix}:{events}:metrics:alerts`,
       /** Held by the one metrics process that evaluates and sends alerts. */

@@ -7,8 +7,10 @@ function script(name: string): string {
 
 /** The scripts with their key counts, defined on a client once (ioredis caches them with EVALSHA). */
 const scripts = {
-  plainloopCreateRun: { numberOfKeys: 2, lua: script('create-run') },
-  plainloopCheckpointRun: { numberOfKeys: 6, lua: script('checkpoint-run') },
+  plainloopOpenRun: { numberOfKeys: 5, lua: script('open-run') },
+  // The number of keys is the call's first argument: one shard stream, or several on a single Redis.
+  plainloopCommitRuns: { lua: script('commit-runs') },
+  plainloopMoveLegacyRun: { numberOfKeys: 16, lua: script('move-legacy-run') },
   plainloopBreakerAcquire: { numberOfKeys: 1, lua: script('breaker-acquire') },
   plainloopBreakerRecord: { numberOfKeys: 1, lua: script('breaker-record') },
   plainloopBreakerRelease: { numberOfKeys: 1, lua: script('breaker-release') },
@@ -25,21 +27,16 @@ const scripts = {
 } as const;
 
 export type ScriptedRedis = Redis & {
-  plainloopCreateRun(
+  plainloopOpenRun(
     stateKey: string,
     turnsKey: string,
-    stateJson: string,
-    ...turns: string[]
-  ): Promise<[number, string]>;
-  plainloopCheckpointRun(
-    stateKey: string,
-    turnsKey: string,
-    ledgerKey: string,
     eventsKey: string,
-    cancelKey: string,
-    approvalsKey: string,
+    shardEventsKey: string,
+    runIndexKey: string,
     ...argv: string[]
-  ): Promise<[number, number?, number?]>;
+  ): Promise<[number, string[], string[]]>;
+  plainloopCommitRuns(numberOfKeys: number, ...keysAndArgv: string[]): Promise<number[]>;
+  plainloopMoveLegacyRun(...keysAndArgv: string[]): Promise<number>;
   plainloopBreakerAcquire(
     breakerKey: string,
     cooldownMs: string,

@@ -1,5 +1,6 @@
-import type { ModelCallRecord, RunState } from '@plainloop/contracts';
-import { type TestRedis, useTestRedis } from '@plainloop/testing';
+import type { ModelCallRecord, RunEvent, RunState } from '@plainloop/contracts';
+import { startReplyCuttingProxy, type TestRedis, useTestRedis } from '@plainloop/testing';
+import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closeRedisClient, createRedisClient } from './create-redis-client.ts';
 import { RunFencedError } from './errors/run-fenced-error.ts';
@@ -44,6 +45,32 @@ const call: ModelCallRecord = {
   at: 2,
 };
 
+const event = (runId: string, type: 'run.started' | 'run.resumed' = 'run.started'): RunEvent =>
+  type === 'run.started'
+    ? { type, runId, tenantId: 'acme', agent: 'research', at: 2, attempt: 1 }
+    : { type, runId, tenantId: 'acme', agent: 'research', at: 2, step: 0, attempt: 2 };
+
+/** What Redis executed of a command since `before` (INFO commandstats), to tell how many calls a batch took. */
+async function callsOf(redis: Redis, command: string): Promise<number> {
+  const text = String(await redis.call('INFO', 'commandstats'));
+  return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(text)?.[1] ?? 0);
+}
+
+/** The events in a run's own stream (one per entry). */
+async function runEvents(redis: TestRedis, runId: string): Promise<RunEvent[]> {
+  const entries = await redis.client.xrange(redis.keys.run('acme', runId).events, '-', '+');
+  return entries.map(([, fields]) => JSON.parse(fields[1] as string) as RunEvent);
+}
+
+/** The events in every shard's stream (an entry holds a call's events of that shard, as JSON lines). */
+async function shardEvents(redis: TestRedis): Promise<RunEvent[]> {
+  const all: RunEvent[] = [];
+  for (const shard of redis.keys.shards)
+    for (const [, fields] of await redis.client.xrange(shard.events, '-', '+'))
+      for (const line of (fields[1] as string).split('\n')) all.push(JSON.parse(line) as RunEvent);
+  return all;
+}
+
 describe('RunStore', () => {
   let redis: TestRedis;
   let store: RunStore;
@@ -53,27 +80,119 @@ describe('RunStore', () => {
   });
   afterEach(() => redis.close());
 
+  it('commits the writes of many runs in one call, each fenced on its own', async () => {
+    const runs = Array.from({ length: 20 }, (_, index) => newRun(`run_${index}`));
+    for (const run of runs) await store.create(run);
+    // Another worker took run_3 over (its version moved on): its old holder's write must fail alone.
+    const { state: takenOver } = await store.checkpoint(runs[3] as RunState, {
+      ...(runs[3] as RunState),
+      attempt: 2,
+    });
+    const before = await callsOf(redis.client, 'evalsha');
+    const writes = runs.map((run) =>
+      store.checkpoint(run, { ...run, status: 'running' }, { events: [event(run.runId)] }).then(
+        (written) => written.state.version,
+        (error: unknown) => error,
+      ),
+    );
+    const outcomes = await Promise.all(writes);
+    expect(await callsOf(redis.client, 'evalsha')).toBe(before + 1);
+    expect(outcomes[3]).toBeInstanceOf(RunFencedError);
+    expect(outcomes[3]).toMatchObject({ expectedVersion: 0, currentVersion: 1 });
+    expect(outcomes.filter((outcome) => outcome === 1)).toHaveLength(19);
+    expect(await store.load('acme', 'run_3')).toEqual(takenOver);
+    expect(await store.load('acme', 'run_4')).toMatchObject({ status: 'running', version: 1 });
+    // The fenced write's event did not land; every other one did, in its run's stream and its shard's.
+    expect(await runEvents(redis, 'run_3')).toEqual([]);
+    expect(await runEvents(redis, 'run_4')).toEqual([event('run_4')]);
+    expect((await shardEvents(redis)).map((each) => each.runId).sort()).toEqual(
+      runs
+        .filter((run) => run.runId !== 'run_3')
+        .map((run) => run.runId)
+        .sort(),
+    );
+  });
+
+  it('lands every write of a call once when the connection drops after Redis ran it, reply unread', async () => {
+    const proxy = await startReplyCuttingProxy(redis.url);
+    const client = createRedisClient(proxy.url, 'worker', 'cut', { autoPipelining: true });
+    try {
+      const cutStore = new RunStore(client, redis.keys);
+      await store.create(newRun('run_a'));
+      await store.create(newRun('run_b'));
+      proxy.cutReplyTo('write-of-run-b');
+      const [first, second] = await Promise.all([
+        cutStore.checkpoint(
+          newRun('run_a'),
+          { ...newRun('run_a'), status: 'running' },
+          {
+            events: [event('run_a')],
+            writeId: 'write-of-run-a',
+          },
+        ),
+        cutStore.checkpoint(
+          newRun('run_b'),
+          { ...newRun('run_b'), status: 'running' },
+          {
+            events: [event('run_b')],
+            writeId: 'write-of-run-b',
+          },
+        ),
+      ]);
+      expect(proxy.cuts()).toBe(1);
+      expect(first.state).toMatchObject({ runId: 'run_a', version: 1 });
+      expect(second.state).toMatchObject({ runId: 'run_b', version: 1 });
+      expect(await store.load('acme', 'run_b')).toMatchObject({ status: 'running', version: 1 });
+      // Sent twice, counted once: the script knew its own writes the second time.
+      expect(await runEvents(redis, 'run_a')).toHaveLength(1);
+      expect(await runEvents(redis, 'run_b')).toHaveLength(1);
+      expect(await shardEvents(redis)).toHaveLength(2);
+    } finally {
+      await closeRedisClient(client);
+      await proxy.close();
+    }
+  });
+
   it('resends a checkpoint its pipelined connection dropped half answered, and it lands once', async () => {
     // The worker's step machine pipelines: commands sent in one tick go in one batch, and ioredis fails
     // the unanswered rest of a batch whose connection closes, instead of sending it again.
     const pipelined = createRedisClient(redis.url, 'worker', 'pipelined', { autoPipelining: true });
     try {
-      const pipelinedStore = new RunStore(pipelined, redis.keys);
+      const firstStore = new RunStore(pipelined, redis.keys);
+      const secondStore = new RunStore(pipelined, redis.keys);
       await store.create(newRun('run_a'));
       await store.create(newRun('run_b'));
       // One batch: a checkpoint Redis answers, a command that blocks for a second, another checkpoint.
-      const first = pipelinedStore.checkpoint(newRun('run_a'), { ...newRun('run_a'), status: 'running' });
-      const blocked = pipelined.blpop('nothing-comes', 1).catch((error: Error) => error);
-      const second = pipelinedStore.checkpoint(newRun('run_b'), { ...newRun('run_b'), status: 'running' });
+      const first = firstStore.checkpoint(newRun('run_a'), { ...newRun('run_a'), status: 'running' });
+      let blocked: Promise<unknown> | undefined;
+      let second: Promise<unknown> | undefined;
+      setImmediate(() => {
+        blocked = pipelined.blpop('nothing-comes', 1).catch((error: Error) => error);
+        second = secondStore.checkpoint(newRun('run_b'), { ...newRun('run_b'), status: 'running' });
+      });
       await new Promise((resolve) => setTimeout(resolve, 150));
       pipelined.stream.destroy();
       expect(await blocked).toMatchObject({ name: 'AbortError' });
       expect((await first).state).toMatchObject({ runId: 'run_a', version: 1 });
-      expect((await second).state).toMatchObject({ runId: 'run_b', status: 'running', version: 1 });
+      expect(await second).toMatchObject({ state: { runId: 'run_b', status: 'running', version: 1 } });
       expect(await store.load('acme', 'run_b')).toMatchObject({ status: 'running', version: 1 });
     } finally {
       await closeRedisClient(pipelined);
     }
+  });
+
+  it('sends only the parts of the state a checkpoint changes', async () => {
+    const { state } = await store.create(newRun('run_1'));
+    const key = redis.keys.run('acme', 'run_1').state;
+    // Planted beside the state: a checkpoint that does not change the input must leave it alone.
+    await redis.client.hset(key, 'input', JSON.stringify({ topic: 'planted' }));
+    const { state: running } = await store.checkpoint(state, { ...state, status: 'running' });
+    expect(await redis.client.hget(key, 'input')).toBe(JSON.stringify({ topic: 'planted' }));
+    expect(await redis.client.hget(key, 'status')).toBe('"running"');
+    const { waitingUntil: _none, ...withoutWait } = { ...running, waitingUntil: 5 };
+    const { state: waiting } = await store.checkpoint(running, { ...running, waitingUntil: 5 });
+    await store.checkpoint(waiting, withoutWait);
+    expect(await redis.client.hexists(key, 'waitingUntil')).toBe(0);
   });
 
   it('creates a run once and returns the stored one to a second creator', async () => {
@@ -186,5 +305,56 @@ describe('RunStore', () => {
     const { state } = await store.create(newRun('run_1'));
     await redis.client.del(redis.keys.run('acme', 'run_1').state);
     await expect(store.checkpoint(state, state)).rejects.toMatchObject({ currentVersion: undefined });
+  });
+
+  it('moves a run kept in the layout before shards on first touch, and goes on from its version', async () => {
+    // Written as the version before shards wrote it: the state as one JSON field, the run's own hash tag.
+    const legacy = redis.keys.legacy.run('acme', 'run_old');
+    const stored: RunState = { ...newRun('run_old'), status: 'running', step: 2, version: 7, attempt: 1 };
+    await redis.client.hset(legacy.state, 'version', 7, 'state', JSON.stringify(stored), 'writeId', 'w');
+    await redis.client.pexpire(legacy.state, 600_000);
+    await redis.client.rpush(legacy.turns, JSON.stringify({ role: 'user', content: 'hello' }));
+    await redis.client.hset(legacy.ledger, call.callId, JSON.stringify(call));
+    await redis.client.xadd(legacy.events, '*', 'event', JSON.stringify(event('run_old')));
+    await redis.client.zadd(redis.keys.legacy.runIndex('acme'), 1, 'run_old');
+    await redis.client.xadd(redis.keys.legacy.events, '*', 'event', JSON.stringify(event('run_old')));
+    const upgraded = new RunStore(redis.client, redis.keys);
+
+    const { runs } = await upgraded.page('acme', { scan: 10 });
+    expect(runs.map((run) => run.runId)).toEqual(['run_old']);
+    expect(await upgraded.load('acme', 'run_old')).toEqual(stored);
+    expect(await redis.client.exists(legacy.state, legacy.turns, legacy.ledger, legacy.events)).toBe(0);
+    expect(await upgraded.loadTurns('acme', 'run_old')).toEqual([{ role: 'user', content: 'hello' }]);
+    expect(await upgraded.loadModelCalls('acme', 'run_old')).toEqual([call]);
+    expect(await runEvents(redis, 'run_old')).toEqual([event('run_old')]);
+    const ttl = await redis.client.pttl(redis.keys.run('acme', 'run_old').state);
+    expect(ttl).toBeGreaterThan(500_000);
+    const { state: next } = await upgraded.checkpoint(stored, { ...stored, step: 3 });
+    expect(next.version).toBe(8);
+    expect((await upgraded.page('acme', { scan: 10 })).runs).toEqual([next]);
+    // A worker taking the run up finds it where it was, with its transcript.
+    const opened = await upgraded.open(newRun('run_old'), { withTurns: true });
+    expect(opened).toMatchObject({
+      created: false,
+      state: next,
+      turns: [{ role: 'user', content: 'hello' }],
+    });
+  });
+
+  it("lists a tenant's runs newest first across shards, a page at a time", async () => {
+    for (let index = 0; index < 25; index += 1)
+      await store.create({ ...newRun(`run_${String(index).padStart(2, '0')}`), createdAt: 100 + index });
+    const first = await store.page('acme', { scan: 10 });
+    expect(first.runs.map((run) => run.createdAt)).toEqual(
+      Array.from({ length: 10 }, (_, index) => 124 - index),
+    );
+    expect(first.exhausted).toBe(false);
+    const last = first.runs.at(-1) as RunState;
+    const second = await store.page('acme', { after: last, scan: 20 });
+    expect(second.runs.map((run) => run.createdAt)).toEqual(
+      Array.from({ length: 15 }, (_, index) => 114 - index),
+    );
+    expect(second.exhausted).toBe(true);
+    expect((await store.page('other', { scan: 10 })).runs).toEqual([]);
   });
 });

@@ -3,19 +3,25 @@ import {
   type Message,
   type ModelCallRecord,
   ModelCallRecord as ModelCallRecordSchema,
+  maxIterationsCeiling,
   RecordedDecision,
+  type RunEvent,
   RunState,
 } from '@plainloop/contracts';
 import type { Redis } from 'ioredis';
 import { RunFencedError } from './errors/run-fenced-error.ts';
+import { GroupCommit, type GroupCommitSettings } from './group-commit.ts';
 import type { KeySchema } from './key-schema.ts';
 import { type ScriptedRedis, withPlainloopScripts } from './lua-scripts.ts';
+import { changedFields, stateFields, stateFromFields } from './run-state-fields.ts';
 
 export type CheckpointOptions = {
   /** Messages to append to the run's transcript in the same atomic write. */
   appendTurns?: readonly Message[];
   /** A model call to add to the cost ledger in the same atomic write. */
   modelCall?: ModelCallRecord;
+  /** Events of the work this checkpoint saves: they land with it, in the run's stream and its shard's. */
+  events?: readonly RunEvent[];
   /** Keep the run's keys this long from now (set when the run finishes). */
   expireSeconds?: number;
   /** Identifies this write, so a resend of it after a lost reply is recognised (default: random). */
@@ -24,88 +30,155 @@ export type CheckpointOptions = {
 
 export type Checkpoint = { state: RunState; cancelRequested: boolean };
 
+export type OpenedRun = { created: boolean; state: RunState; turns: Message[] };
+
+export type RunStoreSettings = GroupCommitSettings;
+
 /**
- * Typed access to runs in Redis. Reads parse with the contracts schema; every write goes through the
- * checkpoint script, a compare-and-set on the run's version.
+ * A run's stream keeps every event of the longest run allowed: a step makes three events or more
+ * (`step.started`, `llm.called`, one per tool call), so ten per step leaves room for parallel calls. A
+ * shard's stream holds one entry per commit call (many events each) until the metrics process reads it.
+ */
+export const defaultRunStoreSettings: RunStoreSettings = {
+  calls: 'single',
+  maxWritesPerCall: 128,
+  maxFlushesInFlight: 2,
+  streamLengths: { run: maxIterationsCeiling * 10, shard: 5_000 },
+};
+
+/**
+ * Typed access to runs in Redis. Reads parse with the contracts schema; every write is a fenced
+ * checkpoint (a compare-and-set on the run's version), committed in groups with the other runs' writes
+ * of this process (`GroupCommit`). Runs kept in the layout before shards are moved on first touch.
  */
 export class RunStore {
   readonly #redis: ScriptedRedis;
   readonly #keys: KeySchema;
+  readonly #settings: RunStoreSettings;
+  readonly #commits: GroupCommit;
+  /** Whether this Redis may still hold runs in the layout before shards (asked once, on first need). */
+  #legacyPossible: Promise<boolean> | undefined;
 
-  constructor(redis: Redis, keys: KeySchema) {
+  constructor(redis: Redis, keys: KeySchema, settings: RunStoreSettings = defaultRunStoreSettings) {
     this.#redis = withPlainloopScripts(redis);
     this.#keys = keys;
+    this.#settings = settings;
+    this.#commits = new GroupCommit(this.#redis, keys, settings);
   }
 
   /**
-   * Creates the run unless it exists; either way returns the run as stored, and makes sure the tenant's
-   * index lists it (a second command, in another cluster slot: a crash in between is repaired the next
-   * time the run is created or taken). `turns` start its transcript (a fork's replayed steps), written
-   * in the same atomic step only when the run is created.
+   * Creates the run unless it exists, with the turns it starts from (a fork's replayed steps) and the
+   * event that says so; either way returns the run as stored, and its transcript when `withTurns`.
    */
+  async open(
+    state: RunState,
+    options: { turns?: readonly Message[]; event?: RunEvent; withTurns?: boolean } = {},
+  ): Promise<OpenedRun> {
+    await this.#moveLegacyRun(state.tenantId, state.runId);
+    const keys = this.#keys.run(state.tenantId, state.runId);
+    const shard = this.#keys.shard(keys.shard);
+    const fields = stateFields(state);
+    const [created, stored, turns] = await this.#redis.plainloopOpenRun(
+      keys.state,
+      keys.turns,
+      keys.events,
+      shard.events,
+      shard.runIndex(state.tenantId),
+      String(state.createdAt),
+      state.runId,
+      String(this.#settings.streamLengths.run),
+      String(this.#settings.streamLengths.shard),
+      options.withTurns ? '1' : '',
+      options.event ? JSON.stringify(options.event) : '',
+      String(fields.length / 2),
+      ...fields,
+      ...(options.turns ?? []).map((message) => JSON.stringify(message)),
+    );
+    return {
+      created: created === 1,
+      state: created === 1 ? { ...state, version: 0 } : stateFromFields(stored),
+      turns: turns.map((entry) => JSON.parse(entry) as Message),
+    };
+  }
+
+  /** `open` without the transcript: creates the run unless it exists, and returns it as stored. */
   async create(
     state: RunState,
     turns: readonly Message[] = [],
+    event?: RunEvent,
   ): Promise<{ created: boolean; state: RunState }> {
-    const keys = this.#keys.run(state.tenantId, state.runId);
-    const [created, stored] = await this.#redis.plainloopCreateRun(
-      keys.state,
-      keys.turns,
-      JSON.stringify(state),
-      ...turns.map((message) => JSON.stringify(message)),
-    );
-    const saved = created === 1 ? state : RunState.parse(JSON.parse(stored));
-    await this.#redis.zadd(this.#keys.runIndex(saved.tenantId), 'NX', saved.createdAt, saved.runId);
-    return { created: created === 1, state: saved };
+    const { created, state: stored } = await this.open(state, { turns, ...(event ? { event } : {}) });
+    return { created, state: stored };
   }
 
   /**
    * A page of the tenant's runs, newest first, starting after `after` (the last run of the previous
-   * page). Reads at most `scan` index entries; runs whose keys expired are dropped from the index.
+   * page). Reads at most `scan` entries of each shard's index (and of the index before shards, while
+   * one may exist), merged; runs whose keys expired are dropped from their index.
    */
   async page(
     tenantId: string,
     options: { after?: { createdAt: number; runId: string }; scan: number },
   ): Promise<{ runs: RunState[]; exhausted: boolean }> {
-    const index = this.#keys.runIndex(tenantId);
     const { after, scan } = options;
+    const indexes = this.#keys.shards.map((shard) => shard.runIndex(tenantId));
+    if (await this.#legacyMayExist()) indexes.push(this.#keys.legacy.runIndex(tenantId));
+    const reads = this.#redis.pipeline();
     // Runs created in the same millisecond as `after` may sit on either side of it: fetch them too.
-    const entries = await this.#redis.zrevrangebyscore(
-      index,
-      after ? after.createdAt : '+inf',
-      '-inf',
-      'WITHSCORES',
-      'LIMIT',
-      0,
-      scan + 1,
-    );
-    const candidates: Array<{ runId: string; createdAt: number }> = [];
-    for (let position = 0; position < entries.length; position += 2) {
-      const runId = entries[position] as string;
-      const createdAt = Number(entries[position + 1]);
-      // Equal scores come in reverse lexical order: skip up to and including the cursor's run.
-      if (after && createdAt === after.createdAt && runId >= after.runId) continue;
-      candidates.push({ runId, createdAt });
-    }
-    const wanted = candidates.slice(0, scan);
-    const exhausted = entries.length <= scan * 2 && wanted.length === candidates.length;
-    const pipeline = this.#redis.pipeline();
-    for (const { runId } of wanted) pipeline.hget(this.#keys.run(tenantId, runId).state, 'state');
-    const replies = (await pipeline.exec()) ?? [];
-    const runs: RunState[] = [];
-    const gone: string[] = [];
-    wanted.forEach(({ runId }, position) => {
-      const stored = replies[position]?.[1] as string | null | undefined;
-      if (stored) runs.push(RunState.parse(JSON.parse(stored)));
-      else gone.push(runId);
+    for (const index of indexes)
+      reads.zrevrangebyscore(
+        index,
+        after ? after.createdAt : '+inf',
+        '-inf',
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        scan + 1,
+      );
+    const replies = (await reads.exec()) ?? [];
+    const candidates: Array<{ runId: string; createdAt: number; index: string }> = [];
+    let anyIndexFull = false;
+    replies.forEach(([, reply], position) => {
+      const entries = (reply ?? []) as string[];
+      if (entries.length > scan * 2) anyIndexFull = true;
+      for (let entry = 0; entry < entries.length; entry += 2) {
+        const runId = entries[entry] as string;
+        const createdAt = Number(entries[entry + 1]);
+        // Equal scores come in reverse lexical order: skip up to and including the cursor's run.
+        if (after && createdAt === after.createdAt && runId >= after.runId) continue;
+        candidates.push({ runId, createdAt, index: indexes[position] as string });
+      }
     });
-    if (gone.length > 0) await this.#redis.zrem(index, ...gone);
+    candidates.sort((left, right) =>
+      left.createdAt === right.createdAt
+        ? left.runId < right.runId
+          ? 1
+          : -1
+        : right.createdAt - left.createdAt,
+    );
+    const wanted = candidates.slice(0, scan);
+    const exhausted = !anyIndexFull && wanted.length === candidates.length;
+    const loads = this.#redis.pipeline();
+    for (const { runId } of wanted) loads.hgetall(this.#keys.run(tenantId, runId).state);
+    const loaded = (await loads.exec()) ?? [];
+    const runs: RunState[] = [];
+    for (const [position, { runId, index }] of wanted.entries()) {
+      const stored = (loaded[position]?.[1] ?? {}) as Record<string, string>;
+      const state =
+        Object.keys(stored).length > 0
+          ? stateFromFields(Object.entries(stored).flat())
+          : await this.load(tenantId, runId);
+      if (state) runs.push(state);
+      else await this.#redis.zrem(index, runId);
+    }
     return { runs, exhausted };
   }
 
   async load(tenantId: string, runId: string): Promise<RunState | undefined> {
-    const stored = await this.#redis.hget(this.#keys.run(tenantId, runId).state, 'state');
-    return stored === null ? undefined : RunState.parse(JSON.parse(stored));
+    const stored = await this.#redis.hgetall(this.#keys.run(tenantId, runId).state);
+    if (Object.keys(stored).length > 0) return stateFromFields(Object.entries(stored).flat());
+    if (!(await this.#moveLegacyRun(tenantId, runId))) return undefined;
+    return this.load(tenantId, runId);
   }
 
   async loadTurns(tenantId: string, runId: string): Promise<Message[]> {
@@ -121,49 +194,38 @@ export class RunStore {
   }
 
   /**
-   * Writes `next` as version `previous.version + 1` if the stored run is still at `previous.version`.
-   * Throws `RunFencedError` otherwise. Returns the state as written, and whether someone has asked to
-   * cancel the run meanwhile.
+   * Writes `next` as version `previous.version + 1` if the stored run is still at `previous.version`,
+   * sending only the parts of the state that changed. Throws `RunFencedError` otherwise. Returns the
+   * state as written, and whether someone has asked to cancel the run meanwhile.
    */
   async checkpoint(
-    previous: Pick<RunState, 'runId' | 'tenantId' | 'version'>,
+    previous: RunState,
     next: Omit<RunState, 'version'>,
     options: CheckpointOptions = {},
   ): Promise<Checkpoint> {
     const written: RunState = { ...next, version: previous.version + 1 };
     const keys = this.#keys.run(previous.tenantId, previous.runId);
-    const writeId = options.writeId ?? randomUUID();
-    const send = () =>
-      this.#redis.plainloopCheckpointRun(
-        keys.state,
-        keys.turns,
-        keys.ledger,
-        keys.events,
-        keys.cancel,
-        keys.approvals,
-        String(previous.version),
-        writeId,
-        JSON.stringify(written),
-        String(options.expireSeconds ?? 0),
-        options.modelCall?.callId ?? '',
-        options.modelCall ? JSON.stringify(options.modelCall) : '',
-        ...(options.appendTurns ?? []).map((message) => JSON.stringify(message)),
+    const { set, deleted } = changedFields(previous, next);
+    const { modelCall } = options;
+    const reply = await this.#commits.commit({
+      key: keys.state,
+      shard: keys.shard,
+      expectedVersion: previous.version,
+      writeId: options.writeId ?? randomUUID(),
+      expireSeconds: options.expireSeconds ?? 0,
+      set,
+      deleted,
+      turns: (options.appendTurns ?? []).map((message) => JSON.stringify(message)),
+      ledger: modelCall ? { callId: modelCall.callId, record: JSON.stringify(modelCall) } : undefined,
+      events: (options.events ?? []).map((event) => JSON.stringify(event)),
+    });
+    if (reply.outcome !== 1)
+      throw new RunFencedError(
+        previous.runId,
+        previous.version,
+        reply.outcome === -1 ? undefined : reply.version,
       );
-    let reply: Awaited<ReturnType<typeof send>>;
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        reply = await send();
-        break;
-      } catch (error) {
-        // A connection that closes while a pipeline of commands is half answered fails the rest of it
-        // (ioredis does not resend a partial pipeline). Sent again with the same write id, the script
-        // tells a write that landed from one that did not, so the resend is safe.
-        if (!abortedByConnectionClose(error) || attempt >= maxResends) throw error;
-      }
-    }
-    const [outcome, currentVersion, cancelRequested] = reply;
-    if (outcome !== 1) throw new RunFencedError(previous.runId, previous.version, currentVersion);
-    return { state: written, cancelRequested: cancelRequested === 1 };
+    return { state: written, cancelRequested: reply.cancelRequested };
   }
 
   /** Asks, for every process at once, that the run be cancelled; the reason is kept with the request. */
@@ -201,12 +263,44 @@ export class RunStore {
   async cancelReason(tenantId: string, runId: string): Promise<string | undefined> {
     return (await this.#redis.get(this.#keys.run(tenantId, runId).cancel)) ?? undefined;
   }
+
+  /**
+   * A deployment upgraded in place keeps its global event stream from before shards: its presence is
+   * the sign that runs in the old layout may remain. Asked once per store; a fresh deployment pays one
+   * EXISTS in all.
+   */
+  #legacyMayExist(): Promise<boolean> {
+    this.#legacyPossible ??= this.#redis.exists(this.#keys.legacy.events).then((count) => count > 0);
+    return this.#legacyPossible;
+  }
+
+  /** Moves the run from the layout before shards, if it is there; true when the run exists now. */
+  async #moveLegacyRun(tenantId: string, runId: string): Promise<boolean> {
+    if (!(await this.#legacyMayExist())) return false;
+    const legacy = this.#keys.legacy.run(tenantId, runId);
+    const keys = this.#keys.run(tenantId, runId);
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const [version, json] = await this.#redis.hmget(legacy.state, 'version', 'state');
+      if (version == null || json == null) return (await this.#redis.exists(keys.state)) === 1;
+      const state = RunState.parse(JSON.parse(json));
+      const fields = stateFields(state);
+      const moved = await this.#redis.plainloopMoveLegacyRun(
+        ...legacyOrder(legacy),
+        ...legacyOrder(keys),
+        this.#keys.legacy.runIndex(tenantId),
+        this.#keys.shard(keys.shard).runIndex(tenantId),
+        version,
+        runId,
+        String(state.createdAt),
+        String(fields.length / 2),
+        ...fields,
+      );
+      if (moved !== -1) return true;
+    }
+    throw new Error(`run ${runId} kept changing in the layout before shards while it was being moved`);
+  }
 }
 
-/** How many times a checkpoint is sent again after its connection closed under it. */
-const maxResends = 5;
-
-/** ioredis's `AbortError`: the command was sent in a pipeline the server had only partly answered. */
-function abortedByConnectionClose(error: unknown): boolean {
-  return error instanceof Error && error.name === 'AbortError' && error.message.includes('connection close');
+function legacyOrder(keys: ReturnType<KeySchema['run']>): string[] {
+  return [keys.state, keys.turns, keys.ledger, keys.events, keys.cancel, keys.approvals, keys.webhook];
 }

@@ -1,45 +1,36 @@
-import { maxIterationsCeiling, RunEvent } from '@plainloop/contracts';
+import { RunEvent } from '@plainloop/contracts';
 import type { KeySchema, Redis } from '@plainloop/redis';
-
-export type StreamLimits = {
-  /** Entries kept in each run's own stream (approximate trim). */
-  perRun: number;
-  /** Entries kept in the global stream (approximate trim). */
-  global: number;
-};
-
-/**
- * A run's stream keeps every event of the longest run allowed: a step makes three events or more
- * (`step.started`, `llm.called`, one per tool call), so ten per step leaves room for parallel calls.
- */
-const defaultLimits: StreamLimits = { perRun: maxIterationsCeiling * 10, global: 100_000 };
 
 export type StoredRunEvent = { id: string; event: RunEvent };
 
+/** Where a reader of the shards' streams stands: the last entry id read of each shard's stream. */
+export type ShardCursor = readonly string[];
+
 /**
- * Appends every run event to the run's stream and to the global stream, both trimmed so Redis memory
- * stays bounded. Events are published after the checkpoint they describe, so a reader never sees an
- * event for work that was not saved; a crash between the two can lose the event, never the work.
+ * The events of a stream entry, as JSON texts: a shard's stream holds a write's events (or a whole
+ * commit call's) as JSON lines in field `events`; a run's stream, and the global stream of the layout
+ * before shards, one event in field `event`.
+ */
+export function eventTextsOf(fields: readonly string[] | null): string[] {
+  if (fields === null) return [];
+  const many = fields.indexOf('events');
+  if (many !== -1) return (fields[many + 1] ?? '').split('\n');
+  const one = fields.indexOf('event');
+  return one === -1 ? [] : [fields[one + 1] ?? 'null'];
+}
+
+/**
+ * Reads run events back. They are written by the checkpoints they describe (`RunStore`, in the same
+ * atomic step), to the run's own stream and to its shard's: a reader never sees an event for work that
+ * was not saved, and a saved step never lacks its events.
  */
 export class RunEventStream {
   readonly #redis: Redis;
   readonly #keys: KeySchema;
-  readonly #limits: StreamLimits;
 
-  constructor(redis: Redis, keys: KeySchema, limits: StreamLimits = defaultLimits) {
+  constructor(redis: Redis, keys: KeySchema) {
     this.#redis = redis;
     this.#keys = keys;
-    this.#limits = limits;
-  }
-
-  async publish(event: RunEvent): Promise<void> {
-    const payload = JSON.stringify(event);
-    const runStream = this.#keys.run(event.tenantId, event.runId).events;
-    // Two commands, not a transaction: the two streams live in different cluster slots.
-    await Promise.all([
-      this.#redis.xadd(runStream, 'MAXLEN', '~', this.#limits.perRun, '*', 'event', payload),
-      this.#redis.xadd(this.#keys.events, 'MAXLEN', '~', this.#limits.global, '*', 'event', payload),
-    ]);
   }
 
   /** Reads the run's own events after `afterId` (exclusive), oldest first. */
@@ -52,7 +43,7 @@ export class RunEventStream {
       'COUNT',
       count,
     );
-    return entries.map(([id, fields]) => parseEntry(id, fields));
+    return entries.map(([id, fields]) => ({ id, event: parseEvent(eventTextsOf(fields)[0] ?? 'null') }));
   }
 
   /** Every event the run's stream holds, oldest first, read a page at a time. */
@@ -68,23 +59,44 @@ export class RunEventStream {
     }
   }
 
-  /** Waits up to `blockMs` for global events after `afterId` (`$` for only new ones). */
-  async readGlobal(afterId: string, blockMs: number, count = 500): Promise<StoredRunEvent[]> {
-    const reply = await this.#redis.xread(
+  /** A cursor at `afterId` in every shard's stream (`$` for only new events, `0` for all of them). */
+  shardCursor(afterId: string): ShardCursor {
+    return this.#keys.shards.map(() => afterId);
+  }
+
+  /**
+   * Waits up to `blockMs` for events of any run after `cursor`, in every shard's stream; returns them
+   * (in the order they happened) with the cursor to read on from. Each event's id is its entry's.
+   */
+  async readShards(
+    cursor: ShardCursor,
+    blockMs: number,
+    count = 500,
+  ): Promise<{ events: StoredRunEvent[]; cursor: ShardCursor }> {
+    const streams = this.#keys.shards.map((shard) => shard.events);
+    const reply = (await this.#redis.xread(
       'COUNT',
       count,
       'BLOCK',
       blockMs,
       'STREAMS',
-      this.#keys.events,
-      afterId,
-    );
-    const entries = reply?.[0]?.[1] ?? [];
-    return entries.map(([id, fields]) => parseEntry(id, fields));
+      ...streams,
+      ...cursor,
+    )) as Array<[string, Array<[string, string[]]>]> | null;
+    const next = [...cursor];
+    const events: StoredRunEvent[] = [];
+    for (const [stream, entries] of reply ?? []) {
+      const shard = streams.indexOf(stream);
+      for (const [id, fields] of entries) {
+        next[shard] = id;
+        for (const text of eventTextsOf(fields)) events.push({ id, event: parseEvent(text) });
+      }
+    }
+    events.sort((left, right) => left.event.at - right.event.at);
+    return { events, cursor: next };
   }
 }
 
-function parseEntry(id: string, fields: string[]): StoredRunEvent {
-  const payload = fields[fields.indexOf('event') + 1] ?? 'null';
-  return { id, event: RunEvent.parse(JSON.parse(payload)) };
+function parseEvent(text: string): RunEvent {
+  return RunEvent.parse(JSON.parse(text));
 }

@@ -1,6 +1,6 @@
 import type { KeySchema, Redis } from '@plainloop/redis';
 
-/** The field of a tenant's cost on one UTC day in `keys.metrics.tenantCost`, written by the metrics process. */
+/** The field of a tenant's cost on one UTC day in each `tenantCost` aggregate, written by the metrics process. */
 export function tenantCostField(day: string, tenantId: string): string {
   return `${day}|${tenantId}`;
 }
@@ -12,7 +12,7 @@ export function utcDayOf(epochMs: number): string {
 
 /**
  * What a tenant's model calls cost on a UTC day, in USD, as the metrics process counted them from the
- * run events (a few hundred milliseconds behind the calls while it keeps up; days older than a week
+ * run events of every shard (a few hundred milliseconds behind the calls while it keeps up; days older than a week
  * are dropped).
  */
 export async function readTenantCost(
@@ -21,7 +21,11 @@ export async function readTenantCost(
   tenantId: string,
   day: string,
 ): Promise<number> {
-  return Number((await redis.hget(keys.metrics.tenantCost, tenantCostField(day, tenantId))) ?? 0);
+  const reads = redis.pipeline();
+  for (const { tenantCost } of keys.metricsAggregates) reads.hget(tenantCost, tenantCostField(day, tenantId));
+  let total = 0;
+  for (const [, value] of (await reads.exec()) ?? []) total += Number(value ?? 0);
+  return total;
 }
 
 /** Every tenant's cost on a UTC day, by tenant. */
@@ -32,8 +36,13 @@ export async function readTenantCostsOfDay(
 ): Promise<Map<string, number>> {
   const prefix = tenantCostField(day, '');
   const costs = new Map<string, number>();
-  for (const [field, value] of Object.entries(await redis.hgetall(keys.metrics.tenantCost))) {
-    if (field.startsWith(prefix)) costs.set(field.slice(prefix.length), Number(value));
+  const reads = redis.pipeline();
+  for (const { tenantCost } of keys.metricsAggregates) reads.hgetall(tenantCost);
+  for (const [, fields] of (await reads.exec()) ?? []) {
+    for (const [field, value] of Object.entries((fields ?? {}) as Record<string, string>)) {
+      const tenant = field.slice(prefix.length);
+      if (field.startsWith(prefix)) costs.set(tenant, (costs.get(tenant) ?? 0) + Number(value));
+    }
   }
   return costs;
 }

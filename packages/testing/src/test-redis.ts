@@ -66,3 +66,15 @@ export async function useTestRedis(role: RedisRole = 'worker'): Promise<TestRedi
     },
   };
 }
+
+/** How many run events every shard's stream holds (an entry holds one or many, as JSON lines). */
+export async function countShardEvents(client: Redis, keys: KeySchema): Promise<number> {
+  let count = 0;
+  for (const shard of keys.shards) {
+    for (const [, fields] of await client.xrange(shard.events, '-', '+')) {
+      const at = fields.indexOf('events');
+      if (at !== -1) count += (fields[at + 1] ?? '').split('\n').length;
+    }
+  }
+  return count;
+}

@@ -149,14 +149,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     say(`Enqueued ${labels.size} runs with POST /v1/runs. Live events:`);
 
     const finished = new Set<string>();
-    let lastId = since;
+    let cursor = events.shardCursor(since);
     const deadline = Date.now() + (options.timeoutMs ?? 90_000);
     while (finished.size < labels.size) {
       if (Date.now() > deadline)
         throw new Error(`runs still unfinished after ${(options.timeoutMs ?? 90_000) / 1000}s`);
-      const batch = await Promise.race([events.readGlobal(lastId, 1_000), fleetDied]);
-      for (const { id, event } of batch) {
-        lastId = id;
+      const read = await Promise.race([events.readShards(cursor, 1_000), fleetDied]);
+      cursor = read.cursor;
+      for (const { event } of read.events) {
         const label = labels.get(event.runId);
         if (label === undefined) continue;
         say(

@@ -77,12 +77,13 @@ export async function summarizeThread(
     folded: foldedExchanges(plan),
   };
   await Promise.all([
-    session.update((current) => ({ ...call.addTotals(current), pendingSummary }), {
-      modelCall: call.record,
-    }),
+    session.update(
+      (current) => ({ ...call.addTotals(current), pendingSummary }),
+      { modelCall: call.record },
+      [call.event],
+    ),
     outcome.bookkeeping,
   ]);
-  session.emit(call.event);
   await applyPendingSummary(session, bound);
   return true;
 }
@@ -125,11 +126,12 @@ export async function applyPendingSummary(session: RunSession, bound?: BoundAgen
     pending.facts,
     environment.now(),
   );
-  await session.update(({ pendingSummary: _applied, ...current }) => current);
-  session.emit({
-    type: 'memory.summarized',
-    step: state.step,
-    foldedExchanges: pending.folded.length,
-    facts: pending.facts.length,
-  });
+  await session.update(({ pendingSummary: _applied, ...current }) => current, {}, [
+    {
+      type: 'memory.summarized',
+      step: state.step,
+      foldedExchanges: pending.folded.length,
+      facts: pending.facts.length,
+    },
+  ]);
 }

@@ -1,0 +1,124 @@
+--[[
+  Commits the checkpoints of many runs in one call (group commit). Each write is fenced on its own: it
+  lands only if its run is still at the version its writer read, and a write that is fenced out fails
+  alone while the others land. A write carries everything its phase produced: the run's changed fields,
+  turns to append, a cost ledger entry, and its events, which go to the run's stream and to its shard's
+  stream in the same atomic step, so an event lands exactly when its checkpoint does.
+
+  KEYS   the event streams of the shards the writes belong to (one on Redis Cluster: a script may only
+         touch one slot there; each run's own keys share its shard's hash tag, so they are in that slot)
+  ARGV[1] entries kept in a run's stream (approximate trim)
+  ARGV[2] entries kept in a shard's stream (approximate trim)
+  then per write:
+    the run's state key (its other keys are that name plus :turns, :ledger, :events, :cancel, :approvals)
+    the index in KEYS of its shard's stream
+    the version the writer read
+    a unique id of this write
+    seconds to keep the run's keys from now on, 0 to keep them without expiry
+    n, then n field/value pairs of the run's state hash to set (each a JSON value)
+    n, then n fields to delete
+    n, then n transcript messages to append (JSON each)
+    a model call id to add to the ledger ('' for none; HSETNX: a replay never counts twice), then,
+      unless '', that call's record (JSON)
+    n, then n events (JSON each)
+
+  Returns three numbers per write, in order: the outcome (1 written, 0 fenced out, -1 the run is gone),
+  the run's version (the new one when written, the current one when fenced), and 1 when someone asked to
+  cancel the run (so a worker whose pub/sub message was lost learns of it at no extra cost), else 0.
+]]
+local runStreamLength = tonumber(ARGV[1])
+local shardStreamLength = tonumber(ARGV[2])
+local replies = {}
+local shardEvents = {}
+local position = 3
+
+local function appendAll(key, first, count)
+  -- In slices: unpack has a limit of a few thousand values.
+  for from = first, first + count - 1, 1000 do
+    redis.call('RPUSH', key, unpack(ARGV, from, math.min(from + 999, first + count - 1)))
+  end
+end
+
+while position <= #ARGV do
+  local key = ARGV[position]
+  local stream = tonumber(ARGV[position + 1])
+  local expected = ARGV[position + 2]
+  local writeId = ARGV[position + 3]
+  local keepSeconds = tonumber(ARGV[position + 4])
+  local setCount = tonumber(ARGV[position + 5])
+  local setFrom = position + 6
+  position = setFrom + setCount * 2
+  local deleteCount = tonumber(ARGV[position])
+  local deleteFrom = position + 1
+  position = deleteFrom + deleteCount
+  local turnCount = tonumber(ARGV[position])
+  local turnFrom = position + 1
+  position = turnFrom + turnCount
+  local callId = ARGV[position]
+  local record = nil
+  position = position + 1
+  if callId ~= '' then
+    record = ARGV[position]
+    position = position + 1
+  end
+  local eventCount = tonumber(ARGV[position])
+  local eventFrom = position + 1
+  position = eventFrom + eventCount
+
+  local current = redis.call('HGET', key, 'version')
+  local reply = #replies
+  if not current then
+    replies[reply + 1], replies[reply + 2], replies[reply + 3] = -1, 0, 0
+  elseif current ~= expected then
+    -- A resend of a write whose reply was lost with the connection: if this very write is the one that
+    -- landed, it succeeded, and must not be mistaken for another worker's.
+    if tonumber(current) == tonumber(expected) + 1 and redis.call('HGET', key, 'writeId') == writeId then
+      replies[reply + 1], replies[reply + 2] = 1, tonumber(current)
+    else
+      replies[reply + 1], replies[reply + 2] = 0, tonumber(current)
+    end
+    replies[reply + 3] = redis.call('EXISTS', key .. ':cancel')
+  else
+    local version = tonumber(current) + 1
+    if setCount > 0 then
+      redis.call('HSET', key, 'version', version, 'writeId', writeId, unpack(ARGV, setFrom, setFrom + setCount * 2 - 1))
+    else
+      redis.call('HSET', key, 'version', version, 'writeId', writeId)
+    end
+    if deleteCount > 0 then
+      redis.call('HDEL', key, unpack(ARGV, deleteFrom, deleteFrom + deleteCount - 1))
+    end
+    if turnCount > 0 then
+      appendAll(key .. ':turns', turnFrom, turnCount)
+    end
+    if record then
+      redis.call('HSETNX', key .. ':ledger', callId, record)
+    end
+    if eventCount > 0 then
+      local events = key .. ':events'
+      local entries = shardEvents[stream]
+      if not entries then
+        entries = {}
+        shardEvents[stream] = entries
+      end
+      for index = eventFrom, eventFrom + eventCount - 1 do
+        redis.call('XADD', events, 'MAXLEN', '~', runStreamLength, '*', 'event', ARGV[index])
+        entries[#entries + 1] = ARGV[index]
+      end
+    end
+    if keepSeconds > 0 then
+      for _, suffix in ipairs({ '', ':turns', ':ledger', ':events', ':cancel', ':approvals' }) do
+        redis.call('EXPIRE', key .. suffix, keepSeconds)
+      end
+    end
+    replies[reply + 1], replies[reply + 2] = 1, version
+    replies[reply + 3] = redis.call('EXISTS', key .. ':cancel')
+  end
+end
+
+-- One entry per shard per call: the metrics process reads many events a read, and the shard's stream
+-- costs one append per call instead of one per event.
+for stream, entries in pairs(shardEvents) do
+  redis.call('XADD', KEYS[stream], 'MAXLEN', '~', shardStreamLength, '*', 'events', table.concat(entries, '\n'))
+end
+return replies
