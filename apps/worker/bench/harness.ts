@@ -5,6 +5,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from '@plainloop/redis';
 import type { JobType, Queue } from 'bullmq';
+import { createSteadyRateMeter } from './steady-rate.ts';
 
 export function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
@@ -186,21 +187,14 @@ async function waitForCounts(
 ): Promise<Completion> {
   const deadline = performance.now() + timeoutMs;
   let polls = 0;
-  let tenth: [number, number] | undefined;
-  let nineTenths: [number, number] | undefined;
+  const steady = createSteadyRateMeter(expected);
   for (;;) {
     polls += 1;
     const { completed, failed } = await countsOf();
     const now = performance.now();
     if (failed > 0) throw new Error(`${failed} job(s) failed: the scenario is broken`);
-    if (!tenth && completed >= expected * 0.1) tenth = [now, completed];
-    if (!nineTenths && completed >= expected * 0.9) nineTenths = [now, completed];
-    if (completed >= expected) {
-      const [fromAt, fromCount] = tenth ?? [now, completed];
-      const [toAt, toCount] = nineTenths ?? [now, completed];
-      const steadyRate = toAt > fromAt ? ((toCount - fromCount) * 1000) / (toAt - fromAt) : Number.NaN;
-      return { endedAt: now, polls, steadyRate };
-    }
+    steady.observe(now, completed);
+    if (completed >= expected) return { endedAt: now, polls, steadyRate: steady.rate() };
     if (now > deadline)
       throw new Error(`${completed} of ${expected} jobs completed in ${timeoutMs} ms: giving up`);
     await new Promise((resolve) => setTimeout(resolve, pollMs));
