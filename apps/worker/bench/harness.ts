@@ -41,12 +41,16 @@ export type WorkerChildMessage =
   | { type: 'loaded'; cpuSeconds: number }
   /** Its worker takes jobs. */
   | { type: 'ready' }
-  /** Its worker closed: its CPU time, peak RSS (sampled every 250 ms) and event-loop delay so far. */
+  /**
+   * Its worker closed: its CPU time, peak RSS (sampled every 250 ms), event-loop delay so far and the
+   * commands it sent to Redis.
+   */
   | {
       type: 'closed';
       cpuSeconds: number;
       peakRssBytes: number;
       eventLoopDelayMs: { p99: number; max: number };
+      clientCommands: number;
     };
 
 type WorkerChildReport = {
@@ -54,6 +58,8 @@ type WorkerChildReport = {
   cpuSeconds: number;
   peakRssBytes: number;
   eventLoopDelayMs: { p99: number; max: number };
+  /** Every command the process sent to Redis, on any connection, start-up and close included. */
+  clientCommands: number;
 };
 
 export type WorkerChild = {
@@ -155,6 +161,7 @@ export async function startWorkerChild(options: {
         cpuSeconds: report.cpuSeconds - cpuAtStart,
         peakRssBytes: report.peakRssBytes,
         eventLoopDelayMs: report.eventLoopDelayMs,
+        clientCommands: report.clientCommands,
       };
     },
   };

@@ -2,8 +2,8 @@
  * One worker in its own process, for the bench:
  * `worker-child.ts <kind> <redisUrl> <prefix> <concurrency> [modelLatencyMs]` (the latency applies to
  * the plainloop worker's model). Tells its parent (IPC) when its code is loaded and when its worker
- * takes jobs; on the parent's `close`, closes the worker, reports its CPU time, peak RSS and event-loop
- * delay, and exits.
+ * takes jobs; on the parent's `close`, closes the worker, reports its CPU time, peak RSS, event-loop
+ * delay and the commands it sent to Redis, and exits.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '@plainloop/config';
@@ -12,6 +12,7 @@ import { startWorker } from '../src/start-worker.ts';
 import { startHandRolledWorker } from './baselines/hand-rolled-loop.ts';
 import { startRawBullmqWorker } from './baselines/raw-bullmq.ts';
 import { createBenchAgent } from './bench-agent.ts';
+import { countClientCommands } from './client-command-counter.ts';
 import type { WorkerChildMessage, WorkerKind } from './harness.ts';
 
 const [kind, url = '', prefix = 'bench', concurrencyText = '1', modelLatencyText = '0'] = process.argv.slice(
@@ -19,6 +20,8 @@ const [kind, url = '', prefix = 'bench', concurrencyText = '1', modelLatencyText
 ) as [WorkerKind, ...string[]];
 const concurrency = Number(concurrencyText);
 const modelLatencyMs = Number(modelLatencyText);
+// Before any connection exists, so every command of every connection is counted.
+const clientCommands = countClientCommands();
 
 function tell(message: WorkerChildMessage, then: () => void = () => undefined): void {
   process.send?.(message, then);
@@ -74,6 +77,7 @@ process.once('message', () => {
             p99: eventLoopDelay.percentile(99) / 1e6,
             max: eventLoopDelay.max / 1e6,
           },
+          clientCommands: clientCommands(),
         },
         () => process.exit(0),
       );
