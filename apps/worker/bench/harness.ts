@@ -33,7 +33,7 @@ export async function describeMachine(redis: Redis, redisSource: string): Promis
   ].join('\n');
 }
 
-export type WorkerKind = 'plainloop' | 'raw-bullmq' | 'hand-rolled';
+export type WorkerKind = 'plainloop' | 'raw-bullmq' | 'hand-rolled' | 'minimal-loop';
 
 /** What a worker child tells its parent over IPC, in this order. */
 export type WorkerChildMessage =

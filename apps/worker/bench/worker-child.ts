@@ -10,6 +10,7 @@ import { loadConfig } from '@plainloop/config';
 import { createLogger } from '@plainloop/telemetry';
 import { startWorker } from '../src/start-worker.ts';
 import { startHandRolledWorker } from './baselines/hand-rolled-loop.ts';
+import { startMinimalLoopWorker } from './baselines/minimal-loop.ts';
 import { startRawBullmqWorker } from './baselines/raw-bullmq.ts';
 import { createBenchAgent } from './bench-agent.ts';
 import { countClientCommands } from './client-command-counter.ts';
@@ -43,6 +44,8 @@ async function start(): Promise<{ close(): Promise<void> }> {
       return startRawBullmqWorker(url, prefix, concurrency);
     case 'hand-rolled':
       return startHandRolledWorker(url, prefix, concurrency);
+    case 'minimal-loop':
+      return startMinimalLoopWorker(url, prefix, concurrency);
   }
 }
 
