@@ -33,7 +33,7 @@ export async function describeMachine(redis: Redis, redisSource: string): Promis
   ].join('\n');
 }
 
-export type WorkerKind = 'plainloop' | 'raw-bullmq' | 'hand-rolled' | 'minimal-loop';
+export type WorkerKind = 'plainloop' | 'raw-bullmq' | 'hand-rolled' | 'minimal-loop' | 'openai-agents';
 
 /** What a worker child tells its parent over IPC, in this order. */
 export type WorkerChildMessage =
@@ -41,6 +41,11 @@ export type WorkerChildMessage =
   | { type: 'loaded'; cpuSeconds: number }
   /** Its worker takes jobs. */
   | { type: 'ready' }
+  /**
+   * A kind that runs in memory, with no queue for the parent to watch, did all its runs: its own steady
+   * rate (runs/s) and its seconds from start to the last run.
+   */
+  | { type: 'finished'; steadyRate: number; seconds: number }
   /**
    * Its worker closed: its CPU time, peak RSS (sampled every 250 ms), event-loop delay so far and the
    * commands it sent to Redis.
@@ -67,6 +72,8 @@ export type WorkerChild = {
   startedAt: number;
   /** Resolves once the child's worker takes jobs. */
   ready(): Promise<void>;
+  /** Resolves once a child that runs in memory (`openai-agents`) did its `runs`: its own rates. */
+  finished(): Promise<{ steadyRate: number; seconds: number }>;
   /** Closes the child's worker and waits for the process to exit (writing its CPU profile, if any). */
   close(): Promise<WorkerChildReport>;
 };
@@ -77,6 +84,8 @@ const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const startTimeoutMs = 60_000;
 /** A worker closes once its active runs reach their next checkpoint; past this, the child is killed. */
 const closeTimeoutMs = 120_000;
+/** As long as the bench waits for a queue to drain. */
+const finishTimeoutMs = 600_000;
 
 /** `promise`, or a rejection naming `what` after `timeoutMs`: no wait of the bench may hang. */
 export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -90,7 +99,8 @@ export function within<T>(promise: Promise<T>, timeoutMs: number, what: string):
 /**
  * Starts a worker of `kind` in its own Node process, so the worker has an event loop to itself (the
  * bench process polls Redis and keeps figures) and can be profiled on its own (`cpuProfileDir`).
- * `modelLatencyMs` makes the plainloop worker's model wait that long before each answer.
+ * `modelLatencyMs` makes the plainloop worker's model wait that long before each answer; `runs` is how
+ * many runs a kind that runs in memory does (it has no queue to take them from).
  */
 export async function startWorkerChild(options: {
   kind: WorkerKind;
@@ -101,6 +111,7 @@ export async function startWorkerChild(options: {
   cpuProfileDir?: string;
   /** V8's old-space limit for the child, as a container's memory limit would set it. */
   maxOldSpaceMib?: number;
+  runs?: number;
 }): Promise<WorkerChild> {
   const profile = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
   const heap = options.maxOldSpaceMib ? [`--max-old-space-size=${options.maxOldSpaceMib}`] : [];
@@ -117,6 +128,7 @@ export async function startWorkerChild(options: {
       options.prefix,
       String(options.concurrency),
       String(options.modelLatencyMs ?? 0),
+      String(options.runs ?? 0),
     ],
     { cwd: repositoryRoot, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   );
@@ -126,7 +138,7 @@ export async function startWorkerChild(options: {
   // Each message is kept until someone asks for it, however early it came; an exit fails every wait.
   const waiting = new Map<WorkerChildMessage['type'], (message: WorkerChildMessage) => void>();
   const received = new Map<WorkerChildMessage['type'], Promise<WorkerChildMessage>>();
-  for (const type of ['loaded', 'ready', 'closed'] as const) {
+  for (const type of ['loaded', 'ready', 'finished', 'closed'] as const) {
     const message = new Promise<WorkerChildMessage>((resolve, reject) => {
       waiting.set(type, resolve);
       void exited.then((code) => reject(new Error(`${what} exited with ${code}`)));
@@ -151,6 +163,10 @@ export async function startWorkerChild(options: {
     startedAt,
     async ready() {
       await messageOf('ready', startTimeoutMs);
+    },
+    async finished() {
+      const { steadyRate, seconds } = await messageOf('finished', finishTimeoutMs);
+      return { steadyRate, seconds };
     },
     async close() {
       if (child.connected) child.send('close', () => undefined);

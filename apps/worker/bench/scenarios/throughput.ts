@@ -1,7 +1,7 @@
 /**
  * Throughput: 3-step runs of the scripted zero-latency model (one tool call per step) through one
- * plainloop worker process at concurrency 100, beside three baselines, each in its own child process
- * with 100 runs (or jobs) in flight, one after the other on the same Redis:
+ * plainloop worker process at concurrency 100, beside four baselines, each in its own child process with
+ * 100 runs (or jobs) in flight, one after the other on the same Redis:
  * (a) raw BullMQ no-op jobs, one per plainloop step;
  * (b) the hand-rolled loop, a BullMQ job per run that calls the bench agent's scripted model (a
  *     `LanguageModel` fed the run's typed messages) and the tool, and saves a new copy of its state,
@@ -9,15 +9,17 @@
  * (c) the minimal hand-rolled loop, a BullMQ job per run with no model object and no message types:
  *     each step pushes the answer and the tool's result onto one plain array in the job's data and saves
  *     it; so (b) less the model call, the message building and the state's copies, the floor of a loop
- *     on BullMQ.
+ *     on BullMQ;
+ * (d) `@openai/agents` in memory, no Redis or BullMQ: a zero-latency `Model` asking for one `lookup`
+ *     tool call each time, 100 runs at once from a promise pool, tracing off.
  * Each side is measured `repeat` times, interleaved, and its best rate kept (a busy machine only ever
  * slows a side down). The rate is the steady one, between 10 % and 90 % of the work done, so worker
  * start-up and the tail do not count; the start-to-last figure is printed beside it. Every side also
  * reports its worker's CPU, the Redis server's CPU and the commands its worker process sent (counted
  * in the process, on every connection), each per step.
- * Targets: plainloop steps/s ÷ the hand-rolled loop's and ÷ raw BullMQ's ≥ 1.0 (÷ the minimal loop's
- * is printed, aiming at 1.0); plainloop's worker CPU ≤ 200 µs a step, its Redis CPU a step ≤ the
- * hand-rolled loop's, and ≤ 2 client commands a step.
+ * Targets: plainloop steps/s ÷ the hand-rolled loop's and ÷ raw BullMQ's ≥ 1.0, ÷ `@openai/agents`'
+ * ≥ 3.0 (÷ the minimal loop's is printed, aiming at 1.0); plainloop's worker CPU ≤ 200 µs a step, its
+ * Redis CPU a step ≤ the hand-rolled loop's, and ≤ 2 client commands a step.
  */
 import type { Redis } from '@plainloop/redis';
 import type { Queue } from 'bullmq';
@@ -167,6 +169,29 @@ async function minimalLoopThroughput(url: string, redis: Redis, runs: number, co
   return drained;
 }
 
+/**
+ * The `@openai/agents` side: its child does the runs in memory and keeps its own steady rate, as there
+ * is no queue to poll; it sends no Redis commands (the count says so if it ever did).
+ */
+async function openAiAgentsThroughput(url: string, runs: number, concurrency: number): Promise<Measured> {
+  const child = await startWorkerChild({ kind: 'openai-agents', url, prefix: 'unused', concurrency, runs });
+  let finished: { steadyRate: number; seconds: number };
+  try {
+    finished = await child.finished();
+  } catch (error) {
+    await child.close().catch(() => undefined);
+    throw error;
+  }
+  const { cpuSeconds: workerCpuSeconds, clientCommands } = await child.close();
+  const steps = runs * stepsPerRun;
+  return {
+    steadyRate: finished.steadyRate * stepsPerRun,
+    overallRate: steps / finished.seconds,
+    workerCpuPerStep: (workerCpuSeconds * 1e6) / steps,
+    clientCommandsPerStep: clientCommands / steps,
+  };
+}
+
 function best<Side extends Measured>(measurements: Side[]): Side {
   return measurements.reduce((left, right) => (right.steadyRate > left.steadyRate ? right : left));
 }
@@ -179,9 +204,10 @@ export type ThroughputFigures = {
   rawBullmq: Drained;
   handRolled: Drained;
   minimalLoop: Drained;
+  openAiAgents: Measured;
   steps: number;
   /** plainloop's steady steps/s ÷ each baseline's; the minimal loop's has an aim, not a target. */
-  ratios: { handRolled: Target; rawBullmq: Target; minimalLoop: number };
+  ratios: { handRolled: Target; rawBullmq: Target; openAiAgents: Target; minimalLoop: number };
   /** plainloop's own costs a step: worker CPU (µs), Redis CPU (µs) and client commands. */
   costs: { workerCpuPerStep: Target; redisCpuPerStep: Target; clientCommandsPerStep: Target };
 };
@@ -205,11 +231,13 @@ export async function throughputScenario(options: {
     rawBullmq: [] as Drained[],
     handRolled: [] as Drained[],
     minimalLoop: [] as Drained[],
+    openAiAgents: [] as Measured[],
   };
   for (let round = 0; round < repeat; round += 1) {
     sides.rawBullmq.push(await rawBullmqThroughput(url, redis, steps, concurrency));
     sides.handRolled.push(await handRolledThroughput(url, redis, runs, concurrency));
     sides.minimalLoop.push(await minimalLoopThroughput(url, redis, runs, concurrency));
+    sides.openAiAgents.push(await openAiAgentsThroughput(url, runs, concurrency));
     // Profiled in the last round only, so the profile is of one measured drain.
     const profile = round === repeat - 1 ? options.cpuProfileDir : undefined;
     sides.plainloop.push(await plainloopThroughput(url, redis, runs, concurrency, profile));
@@ -218,6 +246,7 @@ export async function throughputScenario(options: {
   const rawBullmq = best(sides.rawBullmq);
   const handRolled = best(sides.handRolled);
   const minimalLoop = best(sides.minimalLoop);
+  const openAiAgents = best(sides.openAiAgents);
   const line = (
     name: string,
     unit: 'steps/s' | 'jobs/s ',
@@ -238,6 +267,8 @@ export async function throughputScenario(options: {
   line('raw BullMQ no-op:      ', 'jobs/s ', sides.rawBullmq, rawBullmq, redisCpuOf(rawBullmq));
   line('hand-rolled loop:      ', 'steps/s', sides.handRolled, handRolled, redisCpuOf(handRolled));
   line('minimal hand-rolled:   ', 'steps/s', sides.minimalLoop, minimalLoop, redisCpuOf(minimalLoop));
+  line('@openai/agents 0.20.0: ', 'steps/s', sides.openAiAgents, openAiAgents, '—');
+  console.log('    (@openai/agents: in memory, no Redis, no BullMQ, no persistence; tracing off)');
   const ratio = (baseline: Measured, at: number): Target => {
     const value = plainloop.steadyRate / baseline.steadyRate;
     return { value, met: value >= at };
@@ -245,6 +276,7 @@ export async function throughputScenario(options: {
   const ratios = {
     handRolled: ratio(handRolled, 1),
     rawBullmq: ratio(rawBullmq, 1),
+    openAiAgents: ratio(openAiAgents, 3),
     minimalLoop: plainloop.steadyRate / minimalLoop.steadyRate,
   };
   const costs = {
@@ -262,6 +294,7 @@ export async function throughputScenario(options: {
     console.log(`  ${name} ${figure.value.toFixed(digits)} (target ${target}: ${verdict(figure.met)})`);
   show('ratio plainloop ÷ hand-rolled:        ', ratios.handRolled, '≥ 1.0');
   show('ratio plainloop ÷ raw BullMQ:         ', ratios.rawBullmq, '≥ 1.0');
+  show('ratio plainloop ÷ @openai/agents:     ', ratios.openAiAgents, '≥ 3.0');
   console.log(`  ratio plainloop ÷ minimal hand-rolled: ${ratios.minimalLoop.toFixed(2)} (aim 1.0)`);
   show('plainloop worker CPU per step, µs:    ', costs.workerCpuPerStep, '≤ 200', 0);
   show(
@@ -271,5 +304,5 @@ export async function throughputScenario(options: {
     0,
   );
   show('plainloop client commands per step:   ', costs.clientCommandsPerStep, '≤ 2');
-  return { plainloop, rawBullmq, handRolled, minimalLoop, steps, ratios, costs };
+  return { plainloop, rawBullmq, handRolled, minimalLoop, openAiAgents, steps, ratios, costs };
 }
