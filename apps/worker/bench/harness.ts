@@ -5,6 +5,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from '@plainloop/redis';
 import type { JobType, Queue } from 'bullmq';
+import { createSteadyRateMeter } from './steady-rate.ts';
 
 export function percentile(sorted: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
@@ -32,7 +33,7 @@ export async function describeMachine(redis: Redis, redisSource: string): Promis
   ].join('\n');
 }
 
-export type WorkerKind = 'plainloop' | 'raw-bullmq' | 'hand-rolled';
+export type WorkerKind = 'plainloop' | 'raw-bullmq' | 'hand-rolled' | 'minimal-loop' | 'openai-agents';
 
 /** What a worker child tells its parent over IPC, in this order. */
 export type WorkerChildMessage =
@@ -40,12 +41,21 @@ export type WorkerChildMessage =
   | { type: 'loaded'; cpuSeconds: number }
   /** Its worker takes jobs. */
   | { type: 'ready' }
-  /** Its worker closed: its CPU time, peak RSS (sampled every 250 ms) and event-loop delay so far. */
+  /**
+   * A kind that runs in memory, with no queue for the parent to watch, did all its runs: its own steady
+   * rate (runs/s) and its seconds from start to the last run.
+   */
+  | { type: 'finished'; steadyRate: number; seconds: number }
+  /**
+   * Its worker closed: its CPU time, peak RSS (sampled every 250 ms), event-loop delay so far and the
+   * commands it sent to Redis.
+   */
   | {
       type: 'closed';
       cpuSeconds: number;
       peakRssBytes: number;
       eventLoopDelayMs: { p99: number; max: number };
+      clientCommands: number;
     };
 
 type WorkerChildReport = {
@@ -53,6 +63,8 @@ type WorkerChildReport = {
   cpuSeconds: number;
   peakRssBytes: number;
   eventLoopDelayMs: { p99: number; max: number };
+  /** Every command the process sent to Redis, on any connection, start-up and close included. */
+  clientCommands: number;
 };
 
 export type WorkerChild = {
@@ -60,6 +72,8 @@ export type WorkerChild = {
   startedAt: number;
   /** Resolves once the child's worker takes jobs. */
   ready(): Promise<void>;
+  /** Resolves once a child that runs in memory (`openai-agents`) did its `runs`: its own rates. */
+  finished(): Promise<{ steadyRate: number; seconds: number }>;
   /** Closes the child's worker and waits for the process to exit (writing its CPU profile, if any). */
   close(): Promise<WorkerChildReport>;
 };
@@ -70,6 +84,8 @@ const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const startTimeoutMs = 60_000;
 /** A worker closes once its active runs reach their next checkpoint; past this, the child is killed. */
 const closeTimeoutMs = 120_000;
+/** As long as the bench waits for a queue to drain. */
+const finishTimeoutMs = 600_000;
 
 /** `promise`, or a rejection naming `what` after `timeoutMs`: no wait of the bench may hang. */
 export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -83,7 +99,8 @@ export function within<T>(promise: Promise<T>, timeoutMs: number, what: string):
 /**
  * Starts a worker of `kind` in its own Node process, so the worker has an event loop to itself (the
  * bench process polls Redis and keeps figures) and can be profiled on its own (`cpuProfileDir`).
- * `modelLatencyMs` makes the plainloop worker's model wait that long before each answer.
+ * `modelLatencyMs` makes the plainloop worker's model wait that long before each answer; `runs` is how
+ * many runs a kind that runs in memory does (it has no queue to take them from).
  */
 export async function startWorkerChild(options: {
   kind: WorkerKind;
@@ -94,6 +111,7 @@ export async function startWorkerChild(options: {
   cpuProfileDir?: string;
   /** V8's old-space limit for the child, as a container's memory limit would set it. */
   maxOldSpaceMib?: number;
+  runs?: number;
 }): Promise<WorkerChild> {
   const profile = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
   const heap = options.maxOldSpaceMib ? [`--max-old-space-size=${options.maxOldSpaceMib}`] : [];
@@ -110,6 +128,7 @@ export async function startWorkerChild(options: {
       options.prefix,
       String(options.concurrency),
       String(options.modelLatencyMs ?? 0),
+      String(options.runs ?? 0),
     ],
     { cwd: repositoryRoot, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   );
@@ -119,7 +138,7 @@ export async function startWorkerChild(options: {
   // Each message is kept until someone asks for it, however early it came; an exit fails every wait.
   const waiting = new Map<WorkerChildMessage['type'], (message: WorkerChildMessage) => void>();
   const received = new Map<WorkerChildMessage['type'], Promise<WorkerChildMessage>>();
-  for (const type of ['loaded', 'ready', 'closed'] as const) {
+  for (const type of ['loaded', 'ready', 'finished', 'closed'] as const) {
     const message = new Promise<WorkerChildMessage>((resolve, reject) => {
       waiting.set(type, resolve);
       void exited.then((code) => reject(new Error(`${what} exited with ${code}`)));
@@ -145,6 +164,10 @@ export async function startWorkerChild(options: {
     async ready() {
       await messageOf('ready', startTimeoutMs);
     },
+    async finished() {
+      const { steadyRate, seconds } = await messageOf('finished', finishTimeoutMs);
+      return { steadyRate, seconds };
+    },
     async close() {
       if (child.connected) child.send('close', () => undefined);
       const report = await messageOf('closed', closeTimeoutMs);
@@ -154,6 +177,7 @@ export async function startWorkerChild(options: {
         cpuSeconds: report.cpuSeconds - cpuAtStart,
         peakRssBytes: report.peakRssBytes,
         eventLoopDelayMs: report.eventLoopDelayMs,
+        clientCommands: report.clientCommands,
       };
     },
   };
@@ -186,21 +210,14 @@ async function waitForCounts(
 ): Promise<Completion> {
   const deadline = performance.now() + timeoutMs;
   let polls = 0;
-  let tenth: [number, number] | undefined;
-  let nineTenths: [number, number] | undefined;
+  const steady = createSteadyRateMeter(expected);
   for (;;) {
     polls += 1;
     const { completed, failed } = await countsOf();
     const now = performance.now();
     if (failed > 0) throw new Error(`${failed} job(s) failed: the scenario is broken`);
-    if (!tenth && completed >= expected * 0.1) tenth = [now, completed];
-    if (!nineTenths && completed >= expected * 0.9) nineTenths = [now, completed];
-    if (completed >= expected) {
-      const [fromAt, fromCount] = tenth ?? [now, completed];
-      const [toAt, toCount] = nineTenths ?? [now, completed];
-      const steadyRate = toAt > fromAt ? ((toCount - fromCount) * 1000) / (toAt - fromAt) : Number.NaN;
-      return { endedAt: now, polls, steadyRate };
-    }
+    steady.observe(now, completed);
+    if (completed >= expected) return { endedAt: now, polls, steadyRate: steady.rate() };
     if (now > deadline)
       throw new Error(`${completed} of ${expected} jobs completed in ${timeoutMs} ms: giving up`);
     await new Promise((resolve) => setTimeout(resolve, pollMs));

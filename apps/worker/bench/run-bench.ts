@@ -2,10 +2,12 @@
  * `npm run bench`: plainloop's performance scenarios, each beside its baselines, in one run on one Redis
  * (a private redis-server unless REDIS_URL is set). Prints the machine, then each scenario's figures
  * with their targets. Timings are printed, never asserted: slow figures do not fail the command.
+ * The throughput scenario's baselines are raw BullMQ, the hand-rolled loop, the minimal hand-rolled loop
+ * and `@openai/agents` in memory (no Redis); each side's worker CPU, Redis CPU and client commands a step.
  *
  *   npm run bench                      full mode, the issue's sizes (minutes)
  *   npm run bench -- --quick           small enough for CI (under two minutes on 2 cores)
- *   npm run bench -- --runs 2000       runs in the throughput and scaling scenarios (overhead: a third)
+ *   npm run bench -- --runs 2000       runs of each throughput side and of scaling (overhead: a third)
  *   npm run bench -- --repeat 5        rounds of the throughput scenario, best kept (full: 3, quick: 1)
  *   npm run bench -- --cpu-prof DIR    write the plainloop worker's CPU profiles of the throughput and concurrency scenarios to DIR
  *   npm run bench -- --only concurrency,scaling
