@@ -28,8 +28,8 @@ export function accountForCall(
   const modelRef = modelRefOf(model);
   const pricedAs = model.pricedAs ?? modelRef;
   const price = environment.models.prices.quote(pricedAs, result.usage);
-  if (!price.known)
-    session.logger.warn({ model: pricedAs }, 'no price known for this model: the run cost is incomplete');
+  // An unpriced call is flagged in its ledger record, its event and the run's `unpricedCalls`; the worker
+  // warns of the model once at start-up, not at every call (that built a logger per run for nothing).
   const record: ModelCallRecord = {
     callId,
     step: state.step,

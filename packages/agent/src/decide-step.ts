@@ -3,7 +3,7 @@ import { routeCall } from '@plainloop/llm';
 import { ContextOverflowError } from '@plainloop/memory';
 import { accountForCall } from './account-for-call.ts';
 import type { BoundAgent } from './bind-models.ts';
-import { createSpendGuard } from './budgets/spend-guard.ts';
+import { spendGuardOf } from './budgets/spend-guard.ts';
 import { tierOf } from './commit-step.ts';
 import { BudgetExceededError } from './errors/budget-exceeded-error.ts';
 import { finishRun } from './finish-run.ts';
@@ -48,7 +48,7 @@ export async function decideStep(session: RunSession, bound: BoundAgent, limits:
         breaker: environment.models.breaker,
         admission: environment.models.admission,
         settings: environment.models.retry,
-        spendGuard: createSpendGuard(session, limits),
+        spendGuard: spendGuardOf(session, limits),
         onEvent: (event) => reportRouterEvent(session, tier, event),
       },
     );

@@ -51,9 +51,9 @@ export type RunOutcome =
 export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
   const { environment, job, signal } = options;
   // One call creates the run if a direct BullMQ producer did not, and reads it with its transcript.
-  const opened = await environment.store.open(newRunState(job.runId, job.request, environment.now()), {
-    withTurns: true,
-  });
+  const opened = await environment.store.take(job.request.tenantId, job.runId, () =>
+    newRunState(job.runId, job.request, environment.now()),
+  );
   const stored = opened.state;
   // A fork's record (with the source's turns) exists before its job: without it, `request` alone would
   // start a plain run from step 0, re-running the replayed steps' tools. It ends by name instead.

@@ -110,25 +110,21 @@ export class GroupCommit {
 
   /** One script call; every write's promise settles with its own outcome, or with the call's error. */
   async #send(writes: Queued[]): Promise<void> {
-    const argv: string[] = [
-      String(this.#settings.streamLengths.run),
-      String(this.#settings.streamLengths.shard),
-    ];
     // The shards' streams the call touches, declared as its keys; each write names its own by index.
     const streams: string[] = [];
     const streamOfShard = new Map<number, number>();
     for (const { write } of writes) {
-      let stream = streamOfShard.get(write.shard);
-      if (stream === undefined) {
-        streams.push(this.#keys.shard(write.shard).events);
-        stream = streams.length;
-        streamOfShard.set(write.shard, stream);
-      }
-      appendWrite(argv, write, stream);
+      if (streamOfShard.has(write.shard)) continue;
+      streams.push(this.#keys.shard(write.shard).events);
+      streamOfShard.set(write.shard, streams.length);
     }
+    // One array, keys first, passed as it is: not spread into thousands of arguments of a call.
+    const call = [...streams];
+    call.push(String(this.#settings.streamLengths.run), String(this.#settings.streamLengths.shard));
+    for (const { write } of writes) appendWrite(call, write, streamOfShard.get(write.shard) ?? 1);
     let replies: number[];
     try {
-      replies = await this.#call(streams, argv);
+      replies = await this.#call(streams.length, call);
     } catch (error) {
       for (const queued of writes) queued.reject(error);
       return;
@@ -142,10 +138,10 @@ export class GroupCommit {
     });
   }
 
-  async #call(keys: string[], argv: string[]): Promise<number[]> {
+  async #call(numberOfKeys: number, keysAndArguments: string[]): Promise<number[]> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.#redis.plainloopCommitRuns(keys.length, ...keys, ...argv);
+        return await this.#redis.plainloopCommitRuns(numberOfKeys, keysAndArguments);
       } catch (error) {
         // A connection that closes while a pipeline of commands is half answered fails the rest of it
         // (ioredis does not resend a partial pipeline). Sent again with the same write ids, the script
@@ -159,20 +155,12 @@ export class GroupCommit {
 function appendWrite(argv: string[], write: RunWrite, stream: number): void {
   argv.push(
     write.key,
-    String(stream),
-    String(write.expectedVersion),
-    write.writeId,
-    String(write.expireSeconds),
-    String(write.set.length / 2),
+    `${stream} ${write.expectedVersion} ${write.writeId} ${write.expireSeconds} ${write.set.length / 2} ${write.deleted.length} ${write.turns.length} ${write.events.length} ${write.ledger ? 1 : 0}`,
   );
   for (const value of write.set) argv.push(value);
-  argv.push(String(write.deleted.length));
   for (const field of write.deleted) argv.push(field);
-  argv.push(String(write.turns.length));
   for (const turn of write.turns) argv.push(turn);
   if (write.ledger) argv.push(write.ledger.callId, write.ledger.record);
-  else argv.push('');
-  argv.push(String(write.events.length));
   for (const event of write.events) argv.push(event);
 }
 

@@ -35,7 +35,8 @@ export type ScriptedRedis = Redis & {
     runIndexKey: string,
     ...argv: string[]
   ): Promise<[number, string[], string[]]>;
-  plainloopCommitRuns(numberOfKeys: number, ...keysAndArgv: string[]): Promise<number[]>;
+  /** The keys and the arguments in one array: passed as it is, not spread into thousands of arguments. */
+  plainloopCommitRuns(numberOfKeys: number, keysAndArguments: string[]): Promise<number[]>;
   plainloopMoveLegacyRun(...keysAndArgv: string[]): Promise<number>;
   plainloopBreakerAcquire(
     breakerKey: string,

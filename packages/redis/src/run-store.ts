@@ -75,9 +75,29 @@ export class RunStore {
     options: { turns?: readonly Message[]; event?: RunEvent; withTurns?: boolean } = {},
   ): Promise<OpenedRun> {
     await this.#moveLegacyRun(state.tenantId, state.runId);
+    const opened = await this.#open(state, stateFields(state), options);
+    if (opened === undefined) throw new Error(`run ${state.runId} could not be created`);
+    return opened;
+  }
+
+  /**
+   * Takes a run up: reads it with its transcript in one call, and creates it from `initial` only when it
+   * does not exist (a direct BullMQ producer queued a job without it): the initial state is not even made
+   * for a run that exists, as nearly every run a worker takes does.
+   */
+  async take(tenantId: string, runId: string, initial: () => RunState): Promise<OpenedRun> {
+    await this.#moveLegacyRun(tenantId, runId);
+    const found = await this.#open({ tenantId, runId, createdAt: 0 }, [], { withTurns: true });
+    return found ?? this.open(initial(), { withTurns: true });
+  }
+
+  async #open(
+    state: Pick<RunState, 'tenantId' | 'runId' | 'createdAt'>,
+    fields: readonly string[],
+    options: { turns?: readonly Message[]; event?: RunEvent; withTurns?: boolean },
+  ): Promise<OpenedRun | undefined> {
     const keys = this.#keys.run(state.tenantId, state.runId);
     const shard = this.#keys.shard(keys.shard);
-    const fields = stateFields(state);
     const [created, stored, turns] = await this.#redis.plainloopOpenRun(
       keys.state,
       keys.turns,
@@ -94,9 +114,10 @@ export class RunStore {
       ...fields,
       ...(options.turns ?? []).map((message) => JSON.stringify(message)),
     );
+    if (created === -1) return undefined;
     return {
       created: created === 1,
-      state: created === 1 ? { ...state, version: 0 } : stateFromFields(stored),
+      state: stateFromFields(stored),
       turns: turns.map((entry) => JSON.parse(entry) as Message),
     };
   }

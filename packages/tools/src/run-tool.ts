@@ -18,7 +18,34 @@ export type RunToolOptions = Omit<ToolContext, 'signal'> & {
 export async function runTool(tool: Tool, input: unknown, options: RunToolOptions): Promise<ToolResult> {
   const { signal: runSignal, maxOutputChars } = options;
   if (runSignal.aborted) return failure('aborted', 'the run was stopped before the tool ran', true);
-  const controller = new AbortController();
+  // Made only for a tool that reads its signal: most never do, and a controller per call is not free.
+  let controller: AbortController | undefined;
+  let stopped: Error | undefined;
+  const context: ToolContext = {
+    runId: options.runId,
+    step: options.step,
+    callId: options.callId,
+    idempotencyKey: options.idempotencyKey,
+    get signal() {
+      controller ??= new AbortController();
+      // Asked for after the call was stopped (it timed out): the signal says so at once.
+      if (stopped && !controller.signal.aborted) controller.abort(stopped);
+      return controller.signal;
+    },
+    // Read through: the caller may make the tool's logger only when the tool first logs.
+    get logger() {
+      return options.logger;
+    },
+  };
+  let returned: unknown;
+  try {
+    returned = tool.run(input, context);
+  } catch (error) {
+    return failure(...describeThrown(error));
+  }
+  // A tool that answered at once needs no timeout: nothing can interrupt it while it runs anyway.
+  if (!isThenable(returned)) return normaliseOutput(tool, returned, maxOutputChars);
+  const running = Promise.resolve(returned);
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   // The tool gets a signal, but a tool that ignores it must not hold the run: both a timeout and a stop
@@ -29,21 +56,10 @@ export async function runTool(tool: Tool, input: unknown, options: RunToolOption
     runSignal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    const context: ToolContext = {
-      runId: options.runId,
-      step: options.step,
-      callId: options.callId,
-      idempotencyKey: options.idempotencyKey,
-      signal: controller.signal,
-      // Read through: the caller may make the tool's logger only when the tool first logs.
-      get logger() {
-        return options.logger;
-      },
-    };
-    const running = Promise.resolve().then(() => tool.run(input, context));
     const outcome = await Promise.race([running.then((output) => ({ output })), interrupted]);
     if (outcome === 'timeout' || outcome === 'aborted') {
-      controller.abort(new Error(outcome === 'timeout' ? 'tool timeout' : 'run stopped'));
+      stopped = new Error(outcome === 'timeout' ? 'tool timeout' : 'run stopped');
+      controller?.abort(stopped);
       running.catch(() => {});
       return outcome === 'timeout'
         ? failure('tool_timeout', `${tool.name} did not finish within ${tool.timeoutMs} ms`, true)
@@ -57,6 +73,14 @@ export async function runTool(tool: Tool, input: unknown, options: RunToolOption
     clearTimeout(timer);
     if (onAbort) runSignal.removeEventListener('abort', onAbort);
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function normaliseOutput(tool: Tool, output: unknown, maxOutputChars: number): ToolResult {

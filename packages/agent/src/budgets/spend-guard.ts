@@ -16,6 +16,17 @@ const inFlightRetryMs = 2_000;
  * that would go over is not made. Budgets fail closed: a model with no known price cannot be checked
  * against a USD budget, so it is refused when one applies.
  */
+/** The run's guard, made once per worker's hold on the run (its limits do not change meanwhile). */
+const guards = new WeakMap<RunSession, SpendGuard>();
+export function spendGuardOf(session: RunSession, limits: AgentLimits): SpendGuard {
+  let guard = guards.get(session);
+  if (guard === undefined) {
+    guard = createSpendGuard(session, limits);
+    guards.set(session, guard);
+  }
+  return guard;
+}
+
 export function createSpendGuard(session: RunSession, limits: AgentLimits): SpendGuard {
   const reservations = new Map<string, SpendReservation>();
   const { prices, budgets } = {

@@ -27,6 +27,19 @@ async function recalledFor(session: RunSession, bound: BoundAgent, input: string
   }
 }
 
+/** The run's input as the user's message, made once per input (not once per step). */
+const inputTexts = new WeakMap<object, string>();
+function inputTextOf(input: unknown): string {
+  if (typeof input === 'string') return input;
+  if (input === null || typeof input !== 'object') return JSON.stringify(input);
+  let text = inputTexts.get(input);
+  if (text === undefined) {
+    text = JSON.stringify(input);
+    inputTexts.set(input, text);
+  }
+  return text;
+}
+
 /** What the model is sent besides the call's settings: the messages, the tools, the answer's schema. */
 export type WorkingContext = Pick<GenerateOptions, 'messages' | 'tools' | 'responseSchema'>;
 
@@ -90,7 +103,7 @@ export async function workingContext(
   const tools = toolsForModel(bound, state.disabledTools);
   const schema = bound.agent.outputSchema;
   const responseSchema = schema ? { name: 'final_answer', schema } : undefined;
-  const input = typeof state.input === 'string' ? state.input : JSON.stringify(state.input);
+  const input = inputTextOf(state.input);
   const built = buildContext(
     {
       instructions: bound.agent.instructions,

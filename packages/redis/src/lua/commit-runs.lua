@@ -11,16 +11,13 @@
   ARGV[2] entries kept in a shard's stream (approximate trim)
   then per write:
     the run's state key (its other keys are that name plus :turns, :ledger, :events, :cancel, :approvals)
-    the index in KEYS of its shard's stream
-    the version the writer read
-    a unique id of this write
-    seconds to keep the run's keys from now on, 0 to keep them without expiry
-    n, then n field/value pairs of the run's state hash to set (each a JSON value)
-    n, then n fields to delete
-    n, then n transcript messages to append (JSON each)
-    a model call id to add to the ledger ('' for none; HSETNX: a replay never counts twice), then,
-      unless '', that call's record (JSON)
-    n, then n events (JSON each)
+    its header, numbers and an id separated by spaces (one argument, not nine: each argument costs the
+    client and the server alike): the index in KEYS of its shard's stream, the version the writer read,
+    a unique id of this write, seconds to keep the run's keys from now on (0: no expiry), then how many
+    state fields it sets, deletes, turns it appends and events it carries, and 1 if it adds a ledger entry
+    then the field/value pairs of the run's state hash to set (each a JSON value), the fields to delete,
+    the transcript messages to append (JSON each), the ledger entry's call id and record (HSETNX: a
+    replay never counts twice), and the events (JSON each)
 
   Returns three numbers per write, in order: the outcome (1 written, 0 fenced out, -1 the run is gone),
   the run's version (the new one when written, the current one when fenced), and 1 when someone asked to
@@ -41,28 +38,20 @@ end
 
 while position <= #ARGV do
   local key = ARGV[position]
-  local stream = tonumber(ARGV[position + 1])
-  local expected = ARGV[position + 2]
-  local writeId = ARGV[position + 3]
-  local keepSeconds = tonumber(ARGV[position + 4])
-  local setCount = tonumber(ARGV[position + 5])
-  local setFrom = position + 6
-  position = setFrom + setCount * 2
-  local deleteCount = tonumber(ARGV[position])
-  local deleteFrom = position + 1
-  position = deleteFrom + deleteCount
-  local turnCount = tonumber(ARGV[position])
-  local turnFrom = position + 1
+  local stream, expected, writeId, keepSeconds, setCount, deleteCount, turnCount, eventCount, hasLedger =
+    string.match(ARGV[position + 1], '^(%d+) (%d+) (%S+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d)$')
+  stream, keepSeconds = tonumber(stream), tonumber(keepSeconds)
+  setCount, deleteCount, turnCount, eventCount = tonumber(setCount), tonumber(deleteCount), tonumber(turnCount), tonumber(eventCount)
+  local setFrom = position + 2
+  local deleteFrom = setFrom + setCount * 2
+  local turnFrom = deleteFrom + deleteCount
+  local callId, record = nil, nil
   position = turnFrom + turnCount
-  local callId = ARGV[position]
-  local record = nil
-  position = position + 1
-  if callId ~= '' then
-    record = ARGV[position]
-    position = position + 1
+  if hasLedger == '1' then
+    callId, record = ARGV[position], ARGV[position + 1]
+    position = position + 2
   end
-  local eventCount = tonumber(ARGV[position])
-  local eventFrom = position + 1
+  local eventFrom = position
   position = eventFrom + eventCount
 
   local current = redis.call('HGET', key, 'version')

@@ -11,13 +11,18 @@
   ARGV[3] entries kept in a run's stream   ARGV[4] entries kept in a shard's stream
   ARGV[5] '1' to return the transcript, '' not to
   ARGV[6] an event to append when the run is created (JSON), '' for none
-  ARGV[7] n, then n field/value pairs of the new run's state hash (version 0; each a JSON value)
+  ARGV[7] n, then n field/value pairs of the new run's state hash (version 0; each a JSON value); 0 to
+          only read a run that exists (a worker taking a run up almost always finds it)
   then the messages the run starts with (JSON each)
 
-  Returns {1 when it created the run else 0, the state hash as field/value pairs, the transcript}.
+  Returns {1 when it created the run, 0 when it existed, -1 when it does not and no state was given;
+  the state hash as field/value pairs; the transcript}.
 ]]
 local created = 0
 if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[7] == '0' then
+    return { -1, {}, {} }
+  end
   created = 1
   local pairCount = tonumber(ARGV[7])
   local turnsFrom = 8 + pairCount * 2
