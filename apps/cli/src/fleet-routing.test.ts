@@ -134,6 +134,56 @@ describe('a fleet of worker processes routing model calls', { timeout: 120_000 }
     );
   });
 
+  it('stops every worker process calling a model within a second of its breaker opening anywhere', async () => {
+    flakyIsDown = false;
+    // Each worker is told apart at the fake server by its API key; a long cooldown keeps the breaker open.
+    const workers = ['sk-worker-1', 'sk-worker-2'];
+    for (const [index, apiKey] of workers.entries()) {
+      startWorker(`worker-${index + 1}`, { OPENAI_API_KEY: apiKey, PLAINLOOP_BREAKER_COOLDOWN_MS: '60000' });
+    }
+    await waitFor('both workers', async () => ((await queue.getWorkersCount()) >= 2 ? true : undefined));
+    const callers = (modelId: string, from: number) =>
+      new Set(
+        model.requests
+          .filter(({ body, receivedAt }) => body.model === modelId && receivedAt > from)
+          .map(({ headers }) => String(headers.authorization).replace('Bearer ', '')),
+      );
+
+    // A steady stream of runs, so that both workers hold a fresh copy of the closed breaker.
+    const runIds: string[] = [];
+    let submitting = true;
+    const submitter = (async () => {
+      for (let index = 0; submitting; index += 1) {
+        runIds.push(await submit('flaky-first', `question ${index}`));
+        await sleep(20);
+      }
+    })();
+    const warmedAt = Date.now();
+    await waitFor('both workers to call flaky', async () =>
+      callers('flaky', warmedAt).size === 2 ? true : undefined,
+    );
+
+    flakyIsDown = true;
+    const breaker = new CircuitBreaker(producer, redis.keys, {
+      failureThreshold: 3,
+      cooldownMs: 60_000,
+      probeLeaseMs: 90_000,
+    });
+    const openedAt = await waitFor('the breaker to open', async () => {
+      const snapshot = (await breaker.read()).find(({ model: ref }) => ref === 'openai:flaky');
+      return snapshot?.state === 'open' ? snapshot.openedAt : undefined;
+    });
+    await sleep(2_500);
+    submitting = false;
+    await submitter;
+    const states = await Promise.all(runIds.map((runId) => settled(runId)));
+
+    expect(callers('flaky', openedAt + 1_000)).toEqual(new Set());
+    // Both workers were still taking runs, on the fallback model, after that second.
+    expect(callers('steady', openedAt + 1_000)).toEqual(new Set(workers));
+    expect(states.every(({ status }) => status === 'succeeded')).toBe(true);
+  });
+
   it('keeps two worker processes together under one configured requests-per-minute, and parks the rest', async () => {
     const limits = { PLAINLOOP_MODEL_LIMITS: JSON.stringify({ 'openai:steady': { requestsPerMinute: 4 } }) };
     startWorker('worker-1', limits);
