@@ -7,14 +7,18 @@ import { RunRequest, type RunState } from '@plainloop/contracts';
 import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
 import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import {
+  countShardEvents,
   type FakeProviderServer,
+  sampleValue,
+  scrape,
   startFakeOpenAIServer,
+  sumOf,
   type TestRedis,
   useTestRedis,
 } from '@plainloop/testing';
 import type { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type FleetProcess, startPlainloopProcess, stopProcesses } from './demo/fleet-processes.ts';
+import { type FleetProcess, freePort, startPlainloopProcess, stopProcesses } from './demo/fleet-processes.ts';
 import { exitOf, waitFor } from './test-fixtures/fleet-harness.ts';
 
 const agentsPath = new URL('./test-fixtures/slow-tool-agent.ts', import.meta.url).pathname;
@@ -153,6 +157,67 @@ describe('worker processes under failure', { timeout: 120_000 }, () => {
     );
     expect(events.filter((type) => type === 'llm.called')).toHaveLength(2);
     expect(events).toContain('run.resumed');
+  });
+
+  it("keeps a step's events with its checkpoint across a SIGKILL: the metrics count exactly what the streams hold", async () => {
+    const metricsUrl = `http://127.0.0.1:${await freePort()}`;
+    processes.push(
+      startPlainloopProcess(
+        'metrics',
+        ['metrics', '--port', new URL(metricsUrl).port],
+        { PATH: process.env.PATH, REDIS_URL: redis.url, PLAINLOOP_REDIS_PREFIX: redis.prefix },
+        scratch,
+      ),
+    );
+    const eventTypes = async (runId: string) =>
+      (await new RunEventStream(producer, redis.keys).readRun('default', runId)).map(
+        ({ event }) => event.type,
+      );
+    /** Waits until the metrics process has applied every event in the shard streams, and returns its samples. */
+    const caughtUp = (finishedRuns: number) =>
+      waitFor('the metrics process to apply every event', async () => {
+        const samples = await scrape(metricsUrl).catch(() => undefined);
+        if (samples === undefined) return undefined;
+        const published = await countShardEvents(producer, redis.keys);
+        const settled =
+          sampleValue(samples, 'plainloop_event_consumer_lag') === 0 &&
+          sampleValue(samples, 'plainloop_event_consumer_pending') === 0 &&
+          sumOf(samples, 'plainloop_runs_finished_total') === finishedRuns;
+        return settled && sumOf(samples, 'plainloop_events_total') === published ? samples : undefined;
+      });
+
+    scriptModel(60_000);
+    const first = startWorker('worker-killed');
+    const runId = await submit();
+    // The marker is written by the tool, which runs only once the model call's checkpoint has landed.
+    await waitFor('the slow tool to start', () => (markerCount() === 1 ? true : undefined));
+    first.child.kill('SIGKILL');
+    expect((await exitOf(first)).signal).toBe('SIGKILL');
+
+    // The model call's events landed with its checkpoint, and the metrics count them and nothing else.
+    const atKill = await eventTypes(runId);
+    expect(atKill).toEqual(['run.queued', 'run.started', 'step.started', 'llm.called']);
+    const killed = await caughtUp(0);
+    expect(sumOf(killed, 'plainloop_llm_requests_total')).toBe(1);
+
+    startWorker('worker-survivor');
+    await finishedRun(runId);
+    const resumed = await eventTypes(runId);
+    const finished = await caughtUp(1);
+    expect(sumOf(finished, 'plainloop_llm_requests_total')).toBe(2);
+    expect(sumOf(finished, 'plainloop_tool_calls_total')).toBe(1);
+    expect(sumOf(finished, 'plainloop_runs_resumed_total')).toBe(1);
+
+    // The killed step's events are there once each, followed by the resumption's: nothing lost, nothing twice.
+    // (The tool was running when its worker died, so it is reported as of unknown outcome, not run again.)
+    expect(resumed).toEqual([
+      ...atKill,
+      'run.resumed',
+      'tool.failed',
+      'step.started',
+      'llm.called',
+      'run.finished',
+    ]);
   });
 
   it('on SIGTERM finishes the phase in flight, gives the run back and exits 0; another worker completes it', async () => {
