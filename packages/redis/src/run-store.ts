@@ -42,7 +42,7 @@ export type RunStoreSettings = GroupCommitSettings;
 export const defaultRunStoreSettings: RunStoreSettings = {
   calls: 'single',
   maxWritesPerCall: 128,
-  maxFlushesInFlight: 2,
+  maxFlushesInFlight: 1,
   streamLengths: { run: maxIterationsCeiling * 10, shard: 5_000 },
 };
 
