@@ -24,7 +24,7 @@ export type CheckpointOptions = {
   events?: readonly RunEvent[];
   /** Keep the run's keys this long from now (set when the run finishes). */
   expireSeconds?: number;
-  /** Identifies this write, so a resend of it after a lost reply is recognised (default: random). */
+  /** Identifies this write, so a resend of it after a lost reply is recognised (default: unique to this process). */
   writeId?: string;
 };
 
@@ -56,6 +56,12 @@ export class RunStore {
   readonly #keys: KeySchema;
   readonly #settings: RunStoreSettings;
   readonly #commits: GroupCommit;
+  /**
+   * Write ids: a random id per store and a count. A write id needs only to differ from the run's
+   * previous write, and a UUID per write was 2 % of what a step allocated.
+   */
+  readonly #writeIdPrefix = `${randomUUID()}.`;
+  #writeCount = 0;
   /** Whether this Redis may still hold runs in the layout before shards (asked once, on first need). */
   #legacyPossible: Promise<boolean> | undefined;
 
@@ -232,7 +238,7 @@ export class RunStore {
       key: keys.state,
       shard: keys.shard,
       expectedVersion: previous.version,
-      writeId: options.writeId ?? randomUUID(),
+      writeId: options.writeId ?? this.#writeIdPrefix + (this.#writeCount += 1),
       expireSeconds: options.expireSeconds ?? 0,
       set,
       deleted,
