@@ -220,6 +220,12 @@ export class RunStore {
       .sort((left, right) => left.at - right.at);
   }
 
+  /** A write id needs only to differ from the run's previous one: the store's random id and a count. */
+  #nextWriteId(): string {
+    this.#writeCount += 1;
+    return this.#writeIdPrefix + this.#writeCount;
+  }
+
   /**
    * Writes `next` as version `previous.version + 1` if the stored run is still at `previous.version`,
    * sending only the parts of the state that changed. Throws `RunFencedError` otherwise. Returns the
@@ -238,7 +244,7 @@ export class RunStore {
       key: keys.state,
       shard: keys.shard,
       expectedVersion: previous.version,
-      writeId: options.writeId ?? this.#writeIdPrefix + (this.#writeCount += 1),
+      writeId: options.writeId ?? this.#nextWriteId(),
       expireSeconds: options.expireSeconds ?? 0,
       set,
       deleted,
