@@ -7,7 +7,7 @@ import { createRunQueue, type Redis, RunStore, runJobOptions } from '@plainloop/
 import { createLogger } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import type { Queue } from 'bullmq';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { type RunningWorker, startWorker } from './start-worker.ts';
 
@@ -180,14 +180,12 @@ describe('startWorker', () => {
     // The second run of thread-a started only after the first finished; thread-b ran alongside.
     expect(b?.startedAt ?? 0).toBeGreaterThanOrEqual(a?.finishedAt ?? Number.POSITIVE_INFINITY);
     expect(c?.startedAt ?? Number.POSITIVE_INFINITY).toBeLessThan(a?.finishedAt ?? 0);
-    // The second saw the first's turns: they were appended to the thread before the first ended.
-    const memory = await new ThreadStore(producer, redis.keys, {
-      retentionSeconds: 3_600,
-      keepTurns: 0,
-    }).load({
-      tenantId: 'default',
-      threadId: 'thread-a',
+    // Each run's turns reach the thread just after its terminal checkpoint, and before the thread's
+    // next run is woken: the thread holds both runs' turns, the first's first.
+    const thread = new ThreadStore(producer, redis.keys, { retentionSeconds: 3_600, keepTurns: 0 });
+    await vi.waitFor(async () => {
+      const memory = await thread.load({ tenantId: 'default', threadId: 'thread-a' });
+      expect(memory.recent.map((message) => message.content)).toEqual(['first', 'ok', 'second', 'ok']);
     });
-    expect(memory.recent.map((message) => message.content)).toEqual(['first', 'ok', 'second', 'ok']);
   });
 });
