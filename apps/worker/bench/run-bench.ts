@@ -12,7 +12,8 @@
  *   npm run bench -- --cpu-prof DIR    write the plainloop worker's CPU profiles of the throughput and concurrency scenarios to DIR
  *   npm run bench -- --only concurrency,scaling
  *                                      run only these scenarios (of throughput, overhead, redis-cost,
- *                                      concurrency, history-growth, scaling; redis-cost brings overhead)
+ *                                      redis-floor, concurrency, history-growth, scaling; redis-cost
+ *                                      brings overhead)
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@plainloop/config';
@@ -22,6 +23,7 @@ import { concurrencyScenario } from './scenarios/concurrency.ts';
 import { historyGrowthScenario } from './scenarios/history-growth.ts';
 import { overheadScenario } from './scenarios/overhead.ts';
 import { redisCostScenario } from './scenarios/redis-cost.ts';
+import { redisFloorScenario } from './scenarios/redis-floor.ts';
 import { scalingScenario } from './scenarios/scaling.ts';
 import { throughputScenario } from './scenarios/throughput.ts';
 
@@ -34,7 +36,15 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
   },
 });
-const scenarioNames = ['throughput', 'overhead', 'redis-cost', 'concurrency', 'history-growth', 'scaling'];
+const scenarioNames = [
+  'throughput',
+  'overhead',
+  'redis-cost',
+  'redis-floor',
+  'concurrency',
+  'history-growth',
+  'scaling',
+];
 const only = flags.only?.split(',').map((name) => name.trim()) ?? scenarioNames;
 const unknown = only.filter((name) => !scenarioNames.includes(name));
 if (unknown.length > 0)
@@ -76,6 +86,17 @@ try {
           plainloop: throughput.plainloop.cost,
           handRolled: throughput.handRolled.cost,
           steps: throughput.steps,
+        },
+      }),
+    });
+  if (selected.has('redis-floor'))
+    await redisFloorScenario({
+      redis,
+      runs: runs * 10,
+      ...(throughput && {
+        measured: {
+          rawJob: throughput.rawBullmq.redisCpuPerStep,
+          handRolledStep: throughput.handRolled.redisCpuPerStep,
         },
       }),
     });

@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import type { KeySchema } from './key-schema.ts';
 import type { ScriptedRedis } from './lua-scripts.ts';
 
@@ -41,6 +42,14 @@ export type GroupCommitSettings = {
 };
 
 type Queued = { write: RunWrite; resolve: (outcome: WriteOutcome) => void; reject: (error: unknown) => void };
+
+/**
+ * The writes of a call go to the script as one MessagePack argument, as BullMQ's own scripts take many
+ * items (plain arrays, no records: Redis's `cmsgpack` reads them). Measured: a write as fifteen or so
+ * arguments cost the worker 10 to 18 µs more than packed (ioredis builds each argument into the
+ * command's string), and Redis no less.
+ */
+const packer = new Packr({ useRecords: false });
 
 /** How many times a call is sent again after its connection closed under it. */
 const maxResends = 5;
@@ -118,10 +127,15 @@ export class GroupCommit {
       streams.push(this.#keys.shard(write.shard).events);
       streamOfShard.set(write.shard, streams.length);
     }
-    // One array, keys first, passed as it is: not spread into thousands of arguments of a call.
-    const call = [...streams];
-    call.push(String(this.#settings.streamLengths.run), String(this.#settings.streamLengths.shard));
-    for (const { write } of writes) appendWrite(call, write, streamOfShard.get(write.shard) ?? 1);
+    const packed = packer.pack(
+      writes.map(({ write }) => writeArray(write, streamOfShard.get(write.shard) ?? 1)),
+    );
+    const call = [
+      ...streams,
+      String(this.#settings.streamLengths.run),
+      String(this.#settings.streamLengths.shard),
+      packed,
+    ];
     let replies: number[];
     try {
       replies = await this.#call(streams.length, call);
@@ -138,7 +152,7 @@ export class GroupCommit {
     });
   }
 
-  async #call(numberOfKeys: number, keysAndArguments: string[]): Promise<number[]> {
+  async #call(numberOfKeys: number, keysAndArguments: Array<string | Buffer>): Promise<number[]> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await this.#redis.plainloopCommitRuns(numberOfKeys, keysAndArguments);
@@ -152,16 +166,21 @@ export class GroupCommit {
   }
 }
 
-function appendWrite(argv: string[], write: RunWrite, stream: number): void {
-  argv.push(
+/** A write as `commit-runs.lua` reads it (see the script's header). */
+function writeArray(write: RunWrite, stream: number): unknown[] {
+  return [
     write.key,
-    `${stream} ${write.expectedVersion} ${write.writeId} ${write.expireSeconds} ${write.set.length / 2} ${write.deleted.length} ${write.turns.length} ${write.events.length} ${write.ledger ? 1 : 0}`,
-  );
-  for (const value of write.set) argv.push(value);
-  for (const field of write.deleted) argv.push(field);
-  for (const turn of write.turns) argv.push(turn);
-  if (write.ledger) argv.push(write.ledger.callId, write.ledger.record);
-  for (const event of write.events) argv.push(event);
+    stream,
+    write.expectedVersion,
+    write.writeId,
+    write.expireSeconds,
+    write.set,
+    write.deleted,
+    write.turns,
+    write.ledger?.callId ?? '',
+    write.ledger?.record ?? '',
+    write.events,
+  ];
 }
 
 /** ioredis's `AbortError`: the command was sent in a pipeline the server had only partly answered. */

@@ -35,8 +35,8 @@ export type ScriptedRedis = Redis & {
     runIndexKey: string,
     ...argv: string[]
   ): Promise<[number, string[], string[]]>;
-  /** The keys and the arguments in one array: passed as it is, not spread into thousands of arguments. */
-  plainloopCommitRuns(numberOfKeys: number, keysAndArguments: string[]): Promise<number[]>;
+  /** The keys and the arguments in one array (the writes packed into the last). */
+  plainloopCommitRuns(numberOfKeys: number, keysAndArguments: Array<string | Buffer>): Promise<number[]>;
   plainloopMoveLegacyRun(...keysAndArgv: string[]): Promise<number>;
   plainloopBreakerAcquire(
     breakerKey: string,

@@ -244,6 +244,25 @@ describe('RunStore', () => {
     expect(await store.loadModelCalls('acme', 'run_1')).toEqual([call]);
   });
 
+  it('keeps text in any script byte for byte, and a write of more turns than one command takes', async () => {
+    const { state } = await store.create(newRun('run_1'));
+    const text = 'naïve café, 東京, Ελληνικά, 👩‍💻 and a lone \ud800 surrogate';
+    const turns = Array.from({ length: 2_500 }, (_, index) => ({
+      role: 'assistant' as const,
+      content: `${index}: ${text}`,
+      toolCalls: [],
+    }));
+    const { state: written } = await store.checkpoint(
+      state,
+      { ...state, output: { text } },
+      { appendTurns: turns, events: [event('run_1')] },
+    );
+    expect(await store.load('acme', 'run_1')).toEqual(written);
+    expect((await store.load('acme', 'run_1'))?.output).toEqual({ text });
+    expect(await store.loadTurns('acme', 'run_1')).toEqual(turns);
+    expect(await runEvents(redis, 'run_1')).toEqual([event('run_1')]);
+  });
+
   it('refuses a write from a worker that read an older version (fencing)', async () => {
     const { state } = await store.create(newRun('run_1'));
     // Two workers read version 0; the second takes the run over first.

@@ -9,15 +9,15 @@
          touch one slot there; each run's own keys share its shard's hash tag, so they are in that slot)
   ARGV[1] entries kept in a run's stream (approximate trim)
   ARGV[2] entries kept in a shard's stream (approximate trim)
-  then per write:
-    the run's state key (its other keys are that name plus :turns, :ledger, :events, :cancel, :approvals)
-    its header, numbers and an id separated by spaces (one argument, not nine: each argument costs the
-    client and the server alike): the index in KEYS of its shard's stream, the version the writer read,
-    a unique id of this write, seconds to keep the run's keys from now on (0: no expiry), then how many
-    state fields it sets, deletes, turns it appends and events it carries, and 1 if it adds a ledger entry
-    then the field/value pairs of the run's state hash to set (each a JSON value), the fields to delete,
-    the transcript messages to append (JSON each), the ledger entry's call id and record (HSETNX: a
-    replay never counts twice), and the events (JSON each)
+  ARGV[3] the writes, one MessagePack array of them (one argument, not thousands: each argument costs
+          the client and the server alike), each write an array of
+            the run's state key (its other keys are that name plus :turns, :ledger, :events, :cancel,
+              :approvals), the index in KEYS of its shard's stream, the version the writer read, a
+              unique id of this write, seconds to keep the run's keys from now on (0: no expiry),
+            the field/value pairs of the run's state hash to set (each a JSON value), the fields to
+              delete, the transcript messages to append (JSON each),
+            the ledger entry's call id and record ('' for none; HSETNX: a replay never counts twice),
+            and the events (JSON each)
 
   Returns three numbers per write, in order: the outcome (1 written, 0 fenced out, -1 the run is gone),
   the run's version (the new one when written, the current one when fenced), and 1 when someone asked to
@@ -25,74 +25,55 @@
 ]]
 local runStreamLength = tonumber(ARGV[1])
 local shardStreamLength = tonumber(ARGV[2])
+local writes = cmsgpack.unpack(ARGV[3])
 local replies = {}
 local shardEvents = {}
-local position = 3
 
-local function appendAll(key, first, count)
-  -- In slices: unpack has a limit of a few thousand values.
-  for from = first, first + count - 1, 1000 do
-    redis.call('RPUSH', key, unpack(ARGV, from, math.min(from + 999, first + count - 1)))
+-- In slices: unpack has a limit of a few thousand values.
+local function inSlices(command, key, values)
+  for from = 1, #values, 1000 do
+    redis.call(command, key, unpack(values, from, math.min(from + 999, #values)))
   end
 end
 
-while position <= #ARGV do
-  local key = ARGV[position]
-  local stream, expected, writeId, keepSeconds, setCount, deleteCount, turnCount, eventCount, hasLedger =
-    string.match(ARGV[position + 1], '^(%d+) (%d+) (%S+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d)$')
-  stream, keepSeconds = tonumber(stream), tonumber(keepSeconds)
-  setCount, deleteCount, turnCount, eventCount = tonumber(setCount), tonumber(deleteCount), tonumber(turnCount), tonumber(eventCount)
-  local setFrom = position + 2
-  local deleteFrom = setFrom + setCount * 2
-  local turnFrom = deleteFrom + deleteCount
-  local callId, record = nil, nil
-  position = turnFrom + turnCount
-  if hasLedger == '1' then
-    callId, record = ARGV[position], ARGV[position + 1]
-    position = position + 2
-  end
-  local eventFrom = position
-  position = eventFrom + eventCount
-
+for _, write in ipairs(writes) do
+  local key, stream, expected, writeId, keepSeconds, set, deleted, turns, callId, record, events =
+    unpack(write)
   local current = redis.call('HGET', key, 'version')
   local reply = #replies
   if not current then
     replies[reply + 1], replies[reply + 2], replies[reply + 3] = -1, 0, 0
-  elseif current ~= expected then
+  elseif tonumber(current) ~= expected then
     -- A resend of a write whose reply was lost with the connection: if this very write is the one that
     -- landed, it succeeded, and must not be mistaken for another worker's.
-    if tonumber(current) == tonumber(expected) + 1 and redis.call('HGET', key, 'writeId') == writeId then
+    if tonumber(current) == expected + 1 and redis.call('HGET', key, 'writeId') == writeId then
       replies[reply + 1], replies[reply + 2] = 1, tonumber(current)
     else
       replies[reply + 1], replies[reply + 2] = 0, tonumber(current)
     end
     replies[reply + 3] = redis.call('EXISTS', key .. ':cancel')
   else
-    local version = tonumber(current) + 1
-    if setCount > 0 then
-      redis.call('HSET', key, 'version', version, 'writeId', writeId, unpack(ARGV, setFrom, setFrom + setCount * 2 - 1))
-    else
-      redis.call('HSET', key, 'version', version, 'writeId', writeId)
+    local version = expected + 1
+    redis.call('HSET', key, 'version', version, 'writeId', writeId, unpack(set))
+    if #deleted > 0 then
+      redis.call('HDEL', key, unpack(deleted))
     end
-    if deleteCount > 0 then
-      redis.call('HDEL', key, unpack(ARGV, deleteFrom, deleteFrom + deleteCount - 1))
+    if #turns > 0 then
+      inSlices('RPUSH', key .. ':turns', turns)
     end
-    if turnCount > 0 then
-      appendAll(key .. ':turns', turnFrom, turnCount)
-    end
-    if record then
+    if callId ~= '' then
       redis.call('HSETNX', key .. ':ledger', callId, record)
     end
-    if eventCount > 0 then
-      local events = key .. ':events'
+    if #events > 0 then
+      local runEvents = key .. ':events'
       local entries = shardEvents[stream]
       if not entries then
         entries = {}
         shardEvents[stream] = entries
       end
-      for index = eventFrom, eventFrom + eventCount - 1 do
-        redis.call('XADD', events, 'MAXLEN', '~', runStreamLength, '*', 'event', ARGV[index])
-        entries[#entries + 1] = ARGV[index]
+      for _, event in ipairs(events) do
+        redis.call('XADD', runEvents, 'MAXLEN', '~', runStreamLength, '*', 'event', event)
+        entries[#entries + 1] = event
       end
     end
     if keepSeconds > 0 then
