@@ -23,6 +23,7 @@
 import type { Redis } from '@plainloop/redis';
 import { Queue } from 'bullmq';
 import { stepsPerRun } from '../bench-agent.ts';
+import { removeBenchRuns } from '../bench-runs.ts';
 import { readRedisCounters } from '../redis-command-stats.ts';
 
 const runsPerCall = 100;
@@ -116,7 +117,7 @@ async function phaseWritesCpuPerStep(redis: Redis, runs: number, shape: 'least' 
       await Promise.all(calls);
     }
   });
-  await removeKeys(redis, `${prefix}:*`);
+  await removeBenchRuns(redis, prefix);
   return (seconds * 1e6) / (runs * stepsPerRun);
 }
 
@@ -145,15 +146,6 @@ async function updateDataCpuPerStep(redis: Redis, runs: number) {
   await queue.obliterate({ force: true });
   await queue.close();
   return (seconds * 1e6) / (runs * stepsPerRun);
-}
-
-async function removeKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 export async function redisFloorScenario(options: {

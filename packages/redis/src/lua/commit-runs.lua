@@ -29,10 +29,10 @@ local writes = cmsgpack.unpack(ARGV[3])
 local replies = {}
 local shardEvents = {}
 
--- In slices: unpack has a limit of a few thousand values.
-local function inSlices(command, key, values)
+local function appendAll(key, values)
+  -- In slices: unpack has a limit of a few thousand values.
   for from = 1, #values, 1000 do
-    redis.call(command, key, unpack(values, from, math.min(from + 999, #values)))
+    redis.call('RPUSH', key, unpack(values, from, math.min(from + 999, #values)))
   end
 end
 
@@ -59,7 +59,7 @@ for _, write in ipairs(writes) do
       redis.call('HDEL', key, unpack(deleted))
     end
     if #turns > 0 then
-      inSlices('RPUSH', key .. ':turns', turns)
+      appendAll(key .. ':turns', turns)
     end
     if callId ~= '' then
       redis.call('HSETNX', key .. ':ledger', callId, record)
