@@ -1,3 +1,4 @@
-import { sharedTestConfig } from '../../vitest.shared.ts';
+import { sharedTestConfig, withClusterMatrix } from '../../vitest.shared.ts';
 
-export default sharedTestConfig;
+/** Webhook delivery from a worker, on one Redis and on a Redis Cluster. */
+export default withClusterMatrix(sharedTestConfig, ['src/run-webhooks.test.ts']);

@@ -1,5 +1,5 @@
 import { AgentManifest } from '@plainloop/contracts';
-import type { KeySchema, Redis } from '@plainloop/redis';
+import type { KeySchema, RedisConnection } from '@plainloop/redis';
 import { Ajv, type ValidateFunction } from 'ajv';
 
 export type InputCheck =
@@ -23,14 +23,14 @@ function parseJson(text: string): unknown {
  * failed run later.
  */
 export class AgentCatalog {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #keys: KeySchema;
   readonly #ajv = new Ajv({ allErrors: true, strict: false });
   readonly #validators = new Map<string, ValidateFunction>();
   #manifests = new Map<string, AgentManifest>();
   #readAt = 0;
 
-  constructor(redis: Redis, keys: KeySchema) {
+  constructor(redis: RedisConnection, keys: KeySchema) {
     this.#redis = redis;
     this.#keys = keys;
   }

@@ -1,6 +1,6 @@
 import { ConfigError, type PlainloopConfig, secretsOf } from '@plainloop/config';
-import { checkRedisReachable, connectRedis, describeRedisUrl } from '@plainloop/redis';
-import { createLogger } from '@plainloop/telemetry';
+import { connectRedis, describeRedisUrl } from '@plainloop/redis';
+import { createLogger, waitForRedis } from '@plainloop/telemetry';
 import { signingKeyOf } from '@plainloop/webhooks';
 import { loadApiKeyring } from './auth/api-keyring.ts';
 import { buildApi } from './build-api.ts';
@@ -23,7 +23,18 @@ export async function runApiProcess({ config, redisUrl }: ApiProcessOptions): Pr
   // The API signs nothing, but it takes runs with webhooks and hands out tenants' secrets derived from
   // this one: a malformed secret stops it here, as it stops the workers, not at the first request.
   if (config.webhooks.secret !== undefined) signingKeyOf(config.webhooks.secret);
-  await checkRedisReachable(redisUrl);
+  const stopping = new AbortController();
+  const stopDuringStartUp = () => stopping.abort();
+  process.once('SIGTERM', stopDuringStartUp);
+  process.once('SIGINT', stopDuringStartUp);
+  // Redis may come up after the API (an orchestrator starts them together): wait, do not exit.
+  const reached = await waitForRedis(redisUrl, { logger, signal: stopping.signal });
+  process.removeListener('SIGTERM', stopDuringStartUp);
+  process.removeListener('SIGINT', stopDuringStartUp);
+  if (!reached) {
+    logger.info('stopped while waiting for Redis');
+    return;
+  }
   const redis = await connectRedis(redisUrl, 'producer', 'plainloop-api');
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   if (keyring === undefined)

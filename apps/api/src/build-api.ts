@@ -1,7 +1,7 @@
 import { runEnvironmentFromConfig } from '@plainloop/agent';
 import type { PlainloopConfig } from '@plainloop/config';
 import { AdmissionControl, CircuitBreaker } from '@plainloop/llm';
-import { createKeySchema, createRunQueue, type Redis, RunStore } from '@plainloop/redis';
+import { createKeySchema, createRunQueue, type RedisConnection, RunStore } from '@plainloop/redis';
 import { type Logger, RunEventStream } from '@plainloop/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -27,7 +27,7 @@ export type ApiOptions = {
   /** Who may call: the keyring's key holders, or (local use only) anyone. */
   authentication: Authentication;
   /** A producer connection: fails fast so callers get a 503 instead of a hung request. */
-  redis: Redis;
+  redis: RedisConnection;
   logger: Logger;
 };
 

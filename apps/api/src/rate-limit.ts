@@ -1,6 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import type { PlainloopConfig } from '@plainloop/config';
-import type { KeySchema, Redis } from '@plainloop/redis';
+import type { KeySchema, RedisConnection } from '@plainloop/redis';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 export async function registerRateLimit(
   app: FastifyInstance,
   settings: PlainloopConfig['api']['rateLimit'],
-  redis: Redis,
+  redis: RedisConnection,
   keys: KeySchema,
 ): Promise<void> {
   if (settings.max === 0) return;

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { submitRun } from '@plainloop/agent';
 import { RunRequest, type RunState } from '@plainloop/contracts';
-import { connectRedis, createKeySchema, createRunQueue, type Redis, RunStore } from '@plainloop/redis';
+import {
+  connectRedis,
+  createKeySchema,
+  createRunQueue,
+  type RedisConnection,
+  RunStore,
+} from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import {
   type FakeProviderServer,
@@ -21,7 +27,7 @@ import { exitOf, type Fleet, startFleet, waitFor } from './test-fixtures/fleet-h
 const agentsPath = new URL('./test-fixtures/chaos-agents.ts', import.meta.url).pathname;
 const logger = createLogger({ service: 'chaos', level: 'silent' });
 
-type Harness = { redisUrl: string; prefix: string; producer: Redis; queue: Queue; store: RunStore };
+type Harness = { redisUrl: string; prefix: string; producer: RedisConnection; queue: Queue; store: RunStore };
 
 async function submitPayments(harness: Harness, count: number): Promise<string[]> {
   const runIds: string[] = [];

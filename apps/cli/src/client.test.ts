@@ -1,4 +1,5 @@
 import { PlainloopApiError, PlainloopClient, RunProducer, type StreamedEvent } from '@plainloop/client';
+import { closeRedisClient, createRedisClient } from '@plainloop/redis';
 import { type FakeProviderServer, waitFor } from '@plainloop/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiFleet, startApiFleet } from './test-fixtures/api-fleet.ts';
@@ -186,11 +187,9 @@ describe('@plainloop/client against a real API and worker', { timeout: 60_000 },
     // Such a run exists from the moment a worker takes its job; until then it is not found.
     const taken = (runId: string) =>
       waitFor(`a worker to take ${runId}`, () => client.getRun(runId).catch(() => undefined));
-    const url = new URL(setup.redis.url);
-    const producer = new RunProducer({
-      connection: { host: url.hostname, port: Number(url.port) },
-      prefix: setup.redis.prefix,
-    });
+    // The producer's own ioredis client, as a backend would make it: one Redis or a cluster.
+    const connection = createRedisClient(setup.redis.url, 'worker');
+    const producer = new RunProducer({ connection, prefix: setup.redis.prefix });
     try {
       const direct = await producer.enqueue({
         agent: 'lookup',
@@ -223,6 +222,7 @@ describe('@plainloop/client against a real API and worker', { timeout: 60_000 },
       });
     } finally {
       await producer.close();
+      await closeRedisClient(connection);
     }
   });
 

@@ -4,7 +4,7 @@ import { submitRun, TenantBudget } from '@plainloop/agent';
 import { buildApi } from '@plainloop/api';
 import { loadConfig } from '@plainloop/config';
 import { RunRequest, type RunRequestInput, type RunState } from '@plainloop/contracts';
-import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
+import { createRunQueue, type RedisConnection, RunStore } from '@plainloop/redis';
 import { createLogger, utcDayOf } from '@plainloop/telemetry';
 import {
   type FakeProviderServer,
@@ -25,7 +25,7 @@ const terminal = ['succeeded', 'failed', 'cancelled', 'budget_exceeded', 'max_it
 // Workers in their own processes; the test process plays the producer, the API and the operator.
 describe('controlling a fleet of worker processes', { timeout: 120_000 }, () => {
   let redis: TestRedis;
-  let producer: Redis;
+  let producer: RedisConnection;
   let queue: Queue;
   let store: RunStore;
   let model: FakeProviderServer;

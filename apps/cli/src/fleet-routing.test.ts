@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { submitRun } from '@plainloop/agent';
 import { RunRequest, type RunState } from '@plainloop/contracts';
 import { CircuitBreaker } from '@plainloop/llm';
-import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
+import { createRunQueue, type RedisConnection, RunStore } from '@plainloop/redis';
 import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import {
   type FakeProviderServer,
@@ -26,7 +26,7 @@ const cooldownMs = 8_000;
 // Real worker processes sharing one Redis: what one learns about a model, the others must act on.
 describe('a fleet of worker processes routing model calls', { timeout: 120_000 }, () => {
   let redis: TestRedis;
-  let producer: Redis;
+  let producer: RedisConnection;
   let queue: Queue;
   let store: RunStore;
   let model: FakeProviderServer;

@@ -1,7 +1,7 @@
 import { submitRun } from '@plainloop/agent';
 import { RunRequest, type RunState } from '@plainloop/contracts';
 import { ThreadQueue, ThreadStore } from '@plainloop/memory';
-import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
+import { createRunQueue, type RedisConnection, RunStore } from '@plainloop/redis';
 import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import {
   type FakeProviderServer,
@@ -34,7 +34,7 @@ const isArchiveRequest = (request: RecordedRequest) =>
 
 describe('thread memory across worker processes', { timeout: 120_000 }, () => {
   let redis: TestRedis;
-  let producer: Redis;
+  let producer: RedisConnection;
   let queue: Queue;
   let store: RunStore;
   let model: FakeProviderServer;

@@ -1,6 +1,6 @@
 import { submitRun } from '@plainloop/agent';
 import { RunRequest, type RunState } from '@plainloop/contracts';
-import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
+import { createRunQueue, type RedisConnection, RunStore } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import {
   countShardEvents,
@@ -25,7 +25,7 @@ const runCount = 40;
 
 describe('the metrics process killed mid-load', { timeout: 120_000 }, () => {
   let redis: TestRedis;
-  let producer: Redis;
+  let producer: RedisConnection;
   let queue: Queue;
   let store: RunStore;
   let model: FakeProviderServer;

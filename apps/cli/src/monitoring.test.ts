@@ -5,7 +5,7 @@ import { submitRun } from '@plainloop/agent';
 import { buildApi } from '@plainloop/api';
 import { loadConfig } from '@plainloop/config';
 import { RunRequest, type RunState } from '@plainloop/contracts';
-import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
+import { createRunQueue, type RedisConnection, RunStore } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import {
   countShardEvents,
@@ -68,7 +68,7 @@ async function logLines(files: readonly string[]): Promise<Array<Record<string, 
 
 describe('monitoring a fleet under load', { timeout: 180_000 }, () => {
   let redis: TestRedis;
-  let producer: Redis;
+  let producer: RedisConnection;
   let queue: Queue;
   let store: RunStore;
   let model: FakeProviderServer;

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { ApiKeyring, buildApi } from '@plainloop/api';
 import { loadConfig } from '@plainloop/config';
 import { isTerminalStatus, type RunState, runIdFor, runJob } from '@plainloop/contracts';
-import { type Redis, RunStore } from '@plainloop/redis';
+import { type RedisConnection, RunStore } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import { type JobsOptions, Queue } from 'bullmq';
@@ -78,7 +78,7 @@ type RecordedCall = {
 // process with the example agents on the offline scripted model, all on a private Redis.
 describe('the producer examples', { timeout: 60_000 }, () => {
   let redis: TestRedis;
-  let producer: Redis;
+  let producer: RedisConnection;
   let store: RunStore;
   let fleet: Fleet;
   let api: FastifyInstance;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { submitRun } from '@plainloop/agent';
 import { isTerminalStatus, RunRequest, type RunState } from '@plainloop/contracts';
-import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
+import { createRunQueue, type RedisConnection, RunStore } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import {
   type FakeProviderServer,
@@ -25,7 +25,7 @@ const live = (worker: FleetProcess) => worker.child.exitCode === null && worker.
 // Three real worker processes share one load; two of them leave mid-load, one politely, one not.
 describe('a fleet under load', { timeout: 120_000 }, () => {
   let redis: TestRedis;
-  let producer: Redis;
+  let producer: RedisConnection;
   let queue: Queue;
   let store: RunStore;
   let model: FakeProviderServer;

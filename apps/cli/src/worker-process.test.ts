@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { submitRun } from '@plainloop/agent';
 import { RunRequest, type RunState } from '@plainloop/contracts';
-import { createRunQueue, type Redis, RunStore } from '@plainloop/redis';
+import { createRunQueue, type RedisConnection, RunStore } from '@plainloop/redis';
 import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import {
   countShardEvents,
@@ -29,7 +29,7 @@ const costPerCall = (1_000 * 0.4 + 100 * 1.6) / 1_000_000;
 // Real processes, real Redis, real timeouts: generous limits so a loaded CI machine does not flake.
 describe('worker processes under failure', { timeout: 120_000 }, () => {
   let redis: TestRedis;
-  let producer: Redis;
+  let producer: RedisConnection;
   let queue: Queue;
   let model: FakeProviderServer;
   let scratch: string;

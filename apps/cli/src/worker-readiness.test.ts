@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { submitRun } from '@plainloop/agent';
 import { isTerminalStatus, RunRequest, type RunState } from '@plainloop/contracts';
-import { createKeySchema, createRedisClient, createRunQueue, type Redis, RunStore } from '@plainloop/redis';
+import {
+  createKeySchema,
+  createRedisClient,
+  createRunQueue,
+  type RedisConnection,
+  RunStore,
+} from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import {
   type FakeProviderServer,
@@ -46,7 +52,7 @@ describe('worker health and readiness', { timeout: 120_000 }, () => {
   let redis: RestartableRedis;
   let model: FakeProviderServer;
   let scratch: string;
-  let producer: Redis | undefined;
+  let producer: RedisConnection | undefined;
   let queue: Queue | undefined;
   const processes: FleetProcess[] = [];
 

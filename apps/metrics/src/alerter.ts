@@ -1,5 +1,10 @@
 import type { TenantBudget } from '@plainloop/agent';
-import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } from '@plainloop/redis';
+import {
+  type KeySchema,
+  type RedisConnection,
+  type ScriptedRedis,
+  withPlainloopScripts,
+} from '@plainloop/redis';
 import { type Logger, readTenantCostsOfDay, tenantCostField, utcDayOf } from '@plainloop/telemetry';
 import {
   type AlertSettings,
@@ -16,7 +21,7 @@ import { sendTelegramMessage, type TelegramSettings } from './telegram-notifier.
 type AlertState = { firing: boolean; since: number; summary: string; notified: boolean };
 
 export type AlerterOptions = {
-  redis: Redis;
+  redis: RedisConnection;
   keys: KeySchema;
   settings: AlertSettings;
   /** The tenants' daily budgets and their ledger, the same the workers stop runs by. */

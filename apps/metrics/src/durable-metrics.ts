@@ -1,4 +1,4 @@
-import type { KeySchema, Redis } from '@plainloop/redis';
+import { type KeySchema, pipelinePerSlot, type RedisConnection } from '@plainloop/redis';
 import type { Registry } from 'prom-client';
 import type { Catalog, EventMetric } from './metric-catalog.ts';
 import { type ParsedField, parseField } from './metric-fields.ts';
@@ -11,11 +11,11 @@ type Sample = { labels: Record<string, string | number>; value: number; metricNa
  * the counting itself happened in Redis, atomically with each event's acknowledgement.
  */
 export class DurableMetrics {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #keys: KeySchema;
   #byMetric = new Map<string, Array<{ parsed: ParsedField; value: number }>>();
 
-  constructor(redis: Redis, keys: KeySchema, catalog: Catalog, registry: Registry) {
+  constructor(redis: RedisConnection, keys: KeySchema, catalog: Catalog, registry: Registry) {
     this.#redis = redis;
     this.#keys = keys;
     for (const metric of Object.values(catalog)) {
@@ -39,10 +39,13 @@ export class DurableMetrics {
    * up field by field.
    */
   async refresh(): Promise<void> {
-    const reads = this.#redis.pipeline();
-    for (const { totals } of this.#keys.metricsAggregates) reads.hgetall(totals);
+    const replies = await pipelinePerSlot(
+      this.#redis,
+      this.#keys.metricsAggregates.map(({ totals }) => totals),
+      (reads, key) => reads.hgetall(key),
+    );
     const totals = new Map<string, number>();
-    for (const [, fields] of (await reads.exec()) ?? []) {
+    for (const [, fields] of replies) {
       for (const [field, text] of Object.entries((fields ?? {}) as Record<string, string>))
         totals.set(field, (totals.get(field) ?? 0) + Number(text));
     }

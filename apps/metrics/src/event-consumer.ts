@@ -1,6 +1,6 @@
 import { RunEvent } from '@plainloop/contracts';
-import type { KeySchema, MetricsAggregateKeys, Redis, ScriptedRedis } from '@plainloop/redis';
-import { withPlainloopScripts } from '@plainloop/redis';
+import type { KeySchema, MetricsAggregateKeys, RedisConnection, ScriptedRedis } from '@plainloop/redis';
+import { readStreams, withPlainloopScripts } from '@plainloop/redis';
 import { eventTextsOf, type Logger } from '@plainloop/telemetry';
 import { type Increment, type IncrementOptions, incrementsOf } from './event-increments.ts';
 import { seriesField } from './metric-fields.ts';
@@ -10,7 +10,7 @@ export const metricsGroup = 'plainloop-metrics';
 
 export type EventConsumerOptions = {
   /** A connection of its own: reads block on it. */
-  redis: Redis;
+  redis: RedisConnection;
   keys: KeySchema;
   /** This process's name in the group; a restarted process with the same name takes up its pending events. */
   consumer: string;
@@ -33,7 +33,7 @@ const targetIndex: Record<Increment['target'], string> = { totals: '2', window: 
  * The streams the metrics process reads: every shard's, and the global stream of the layout before
  * shards while it exists (an upgraded deployment's last events are counted, into their old aggregates).
  */
-export async function eventSourcesOf(redis: Redis, keys: KeySchema): Promise<EventSource[]> {
+export async function eventSourcesOf(redis: RedisConnection, keys: KeySchema): Promise<EventSource[]> {
   const sources: EventSource[] = keys.shards.map((shard) => ({
     stream: shard.events,
     aggregates: shard.metrics,
@@ -55,6 +55,8 @@ export class EventConsumer {
   readonly #options: EventConsumerOptions;
   #sources: EventSource[] = [];
   #running = false;
+  /** Ends a read in flight when the consumer stops (on a cluster a read may otherwise outlive its client). */
+  #stopping = new AbortController();
   #loop: Promise<void> | undefined;
   #lastClaim = 0;
   /** Events applied by this process (an entry holds one or many). */
@@ -77,11 +79,13 @@ export class EventConsumer {
       }
     }
     this.#running = true;
+    this.#stopping = new AbortController();
     this.#loop = this.#run();
   }
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopping.abort(new Error('the consumer stopped'));
     await this.#loop;
   }
 
@@ -140,22 +144,17 @@ export class EventConsumer {
     const batch = this.#options.batchSize ?? 200;
     const streams = this.#sources.map(({ stream }) => stream);
     const ids = this.#sources.map(() => from);
-    const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
-    // Through ioredis's own command, whose reply is a list of [stream, entries] pairs.
-    const xreadgroup = this.#redis.xreadgroup.bind(this.#redis) as (...args: unknown[]) => Promise<unknown>;
-    const reply = (await xreadgroup(
-      'GROUP',
-      metricsGroup,
-      consumer,
-      'COUNT',
-      batch,
-      ...block,
-      'STREAMS',
-      ...streams,
-      ...ids,
-    )) as Array<[string, Entry[]]> | null;
+    const reply = await readStreams(
+      this.#redis,
+      'xreadgroup',
+      ['GROUP', metricsGroup, consumer, 'COUNT', batch],
+      streams,
+      ids,
+      blockMs,
+      this.#stopping.signal,
+    );
     const read = new Map<EventSource, Entry[]>();
-    for (const [stream, entries] of reply ?? []) {
+    for (const [stream, entries] of reply) {
       const source = this.#sources.find((each) => each.stream === stream);
       if (source && entries.length > 0) read.set(source, entries);
     }

@@ -1,13 +1,13 @@
 import type { TenantBudget } from '@plainloop/agent';
 import type { CircuitBreaker } from '@plainloop/llm';
-import type { KeySchema, Redis } from '@plainloop/redis';
+import type { KeySchema, RedisConnection } from '@plainloop/redis';
 import { readTenantCostsOfDay, utcDayOf } from '@plainloop/telemetry';
 import type { Queue } from 'bullmq';
 import { Gauge, type Registry } from 'prom-client';
 import { eventSourcesOf, metricsGroup } from './event-consumer.ts';
 
 export type LiveGaugeSources = {
-  redis: Redis;
+  redis: RedisConnection;
   keys: KeySchema;
   /** The queues whose jobs are counted, by name. */
   queues: ReadonlyArray<Queue>;

@@ -1,6 +1,6 @@
 import { type PlainloopConfig, secretsOf } from '@plainloop/config';
-import { checkRedisReachable, describeRedisUrl } from '@plainloop/redis';
-import { createLogger } from '@plainloop/telemetry';
+import { describeRedisUrl } from '@plainloop/redis';
+import { createLogger, waitForRedis } from '@plainloop/telemetry';
 import { startMetrics } from './start-metrics.ts';
 
 export type MetricsProcessOptions = { config: PlainloopConfig; redisUrl: string };
@@ -12,18 +12,20 @@ export async function runMetricsProcess({ config, redisUrl }: MetricsProcessOpti
     level: config.log.level,
     secrets: secretsOf(config, redisUrl),
   });
-  await checkRedisReachable(redisUrl);
-  logger.info({ redis: describeRedisUrl(redisUrl) }, 'starting metrics');
-  const metrics = await startMetrics({ config, redisUrl, logger });
-  await new Promise<void>((resolve) => {
+  const stopping = new AbortController();
+  const stopped = new Promise<string>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ signal }, 'signal received: closing');
-      metrics.close().then(resolve, (error) => {
-        logger.error({ err: error }, 'shutdown failed');
-        resolve();
-      });
+      stopping.abort();
+      resolve(signal);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  logger.info({ redis: describeRedisUrl(redisUrl) }, 'starting metrics');
+  // Redis may come up after this process (an orchestrator starts them together): wait, do not exit.
+  if (!(await waitForRedis(redisUrl, { logger, signal: stopping.signal }))) return;
+  const metrics = await startMetrics({ config, redisUrl, logger });
+  await stopped;
+  await metrics.close().catch((error) => logger.error({ err: error }, 'shutdown failed'));
 }

@@ -4,7 +4,13 @@
  */
 import { submitRun } from '@plainloop/agent';
 import { RunRequest } from '@plainloop/contracts';
-import { createKeySchema, createRunQueue, queueNames, type Redis, RunStore } from '@plainloop/redis';
+import {
+  createKeySchema,
+  createRunQueue,
+  queueNames,
+  type RedisConnection,
+  RunStore,
+} from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import { Queue } from 'bullmq';
 
@@ -26,7 +32,7 @@ export type SubmittedRuns = {
  * `paused`, the queue is paused first: its jobs wait until the caller resumes it.
  */
 export async function submitBenchRuns(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   runs: number,
   options: { paused?: boolean } = {},
@@ -57,7 +63,7 @@ export async function submitBenchRuns(
 }
 
 /** Removes everything under `prefix`, the runs' keys and the run queue, so the next use starts empty. */
-export async function removeBenchRuns(redis: Redis, prefix: string): Promise<void> {
+export async function removeBenchRuns(redis: RedisConnection, prefix: string): Promise<void> {
   const runKeys = await redis.keys(`${prefix}:*`);
   for (let start = 0; start < runKeys.length; start += 1_000)
     await redis.del(...runKeys.slice(start, start + 1_000));

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from '@plainloop/redis';
+import type { RedisConnection } from '@plainloop/redis';
 import type { JobType, Queue } from 'bullmq';
 import { createSteadyRateMeter } from './steady-rate.ts';
 
@@ -16,7 +16,7 @@ export function verdict(met: boolean): string {
   return met ? 'met' : 'MISSED';
 }
 
-export async function describeMachine(redis: Redis, redisSource: string): Promise<string> {
+export async function describeMachine(redis: RedisConnection, redisSource: string): Promise<string> {
   const server = String(await redis.call('INFO', 'server'));
   const redisVersion = /redis_version:([^\r\n]+)/.exec(server)?.[1] ?? 'unknown';
   const workerPackage = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -229,7 +229,7 @@ async function waitForCounts(
  * each, one pipeline) every `pollMs` (see `waitForCounts`).
  */
 export async function waitForCompleted(
-  redis: Redis,
+  redis: RedisConnection,
   completedKey: string,
   expected: number,
   timeoutMs: number,

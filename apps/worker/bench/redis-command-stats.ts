@@ -6,11 +6,11 @@
  * requests on one connection can arrive in one read, so at high concurrency this undercounts; at
  * concurrency 1 it is the round-trip count. Redis CPU is `used_cpu_user` + `used_cpu_sys` (INFO cpu).
  */
-import type { Redis } from '@plainloop/redis';
+import type { RedisConnection } from '@plainloop/redis';
 
 export type RedisCounters = { calls: Map<string, number>; reads: number; cpuSeconds: number };
 
-export async function readRedisCounters(redis: Redis): Promise<RedisCounters> {
+export async function readRedisCounters(redis: RedisConnection): Promise<RedisCounters> {
   const text = String(await redis.call('INFO', 'stats', 'commandstats', 'cpu'));
   const calls = new Map<string, number>();
   let reads = 0;

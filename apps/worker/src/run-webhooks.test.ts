@@ -16,7 +16,7 @@ import {
   createRunQueue,
   createWebhookQueue,
   queueNames,
-  type Redis,
+  type RedisConnection,
   RunStore,
   runJobOptions,
 } from '@plainloop/redis';
@@ -84,7 +84,7 @@ async function startReceiver() {
 
 describe('run webhooks through a real worker', () => {
   let redis: TestRedis;
-  let producer: Redis;
+  let producer: RedisConnection;
   let runQueue: Queue;
   let webhookQueue: Queue;
   let store: RunStore;

@@ -3,7 +3,7 @@ import { loadConfig } from '@plainloop/config';
 import { AgentManifest, RunRequest, type RunState } from '@plainloop/contracts';
 import { scriptedModel } from '@plainloop/llm';
 import { ThreadQueue, ThreadStore } from '@plainloop/memory';
-import { createRunQueue, type Redis, RunStore, runJobOptions } from '@plainloop/redis';
+import { createRunQueue, type RedisConnection, RunStore, runJobOptions } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import { type TestRedis, useTestRedis } from '@plainloop/testing';
 import type { Queue } from 'bullmq';
@@ -56,7 +56,7 @@ const logger = createLogger({ service: 'worker-test', level: 'silent' });
 
 describe('startWorker', () => {
   let redis: TestRedis;
-  let producer: Redis;
+  let producer: RedisConnection;
   let queue: Queue;
   let worker: RunningWorker;
   let store: RunStore;

@@ -1,10 +1,9 @@
 import { loadAgents } from '@plainloop/agent';
 import { type PlainloopConfig, secretsOf } from '@plainloop/config';
 import { describeRedisUrl } from '@plainloop/redis';
-import { createLogger } from '@plainloop/telemetry';
+import { createLogger, waitForRedis } from '@plainloop/telemetry';
 import { type Readiness, startHealthServer } from './health-server.ts';
 import { prepareWorker, type RunningWorker } from './start-worker.ts';
-import { waitForRedis } from './wait-for-redis.ts';
 
 export type WorkerProcessOptions = { config: PlainloopConfig; redisUrl: string; agentsPath: string };
 

@@ -5,11 +5,14 @@ import {
   type Message,
   type PendingStep,
   type RunState,
+  type StructuredError,
+  type ToolCall,
 } from '@plainloop/contracts';
 import { type Logger, logPayload } from '@plainloop/telemetry';
 import { runTool, type ValidatedToolCall } from '@plainloop/tools';
 import type { BoundAgent } from './bind-models.ts';
 import { commitPlan } from './commit-step.ts';
+import { ReplicaUnavailableError } from './errors/replica-unavailable-error.ts';
 import { checkFinalAnswer } from './final-answer.ts';
 import { afterFinish, finishRun } from './finish-run.ts';
 import type { PlannedEvent, RunSession } from './run-session.ts';
@@ -206,41 +209,50 @@ async function actOnAnswer(session: RunSession, bound: BoundAgent, limits: Agent
     session.environment.settings.approvalTimeoutMs,
   );
   const decisionsFolded = approvals !== pending.approvals;
+  let toRun = plan.toRun;
   if (
     Object.keys(plan.errors).length > 0 ||
     plan.toMark.length > 0 ||
     plan.approvalsChanged ||
     decisionsFolded
   ) {
-    await session.update(
-      (current) => {
-        const latest = pendingOf(current);
-        return {
-          ...current,
-          pending: {
-            ...latest,
-            toolResults: { ...latest.toolResults, ...plan.errors },
-            startedCalls: {
-              ...latest.startedCalls,
-              ...Object.fromEntries(plan.toMark.map((id) => [id, now])),
+    const marked = await session
+      .update(
+        (current) => {
+          const latest = pendingOf(current);
+          return {
+            ...current,
+            pending: {
+              ...latest,
+              toolResults: { ...latest.toolResults, ...plan.errors },
+              startedCalls: {
+                ...latest.startedCalls,
+                ...Object.fromEntries(plan.toMark.map((id) => [id, now])),
+              },
+              approvals: plan.approvals,
             },
-            approvals: plan.approvals,
-          },
-        };
-      },
-      {},
-      Object.entries(plan.errors).map(([callId, { error }]) => ({
-        type: 'tool.failed' as const,
-        step: session.state.step,
-        tool: calls.find((each) => each.id === callId)?.name ?? '',
-        callId,
-        error,
-        latencyMs: 0,
-      })),
-    );
+          };
+        },
+        // A failover must not undo a "started" mark, or the call could run twice: on a cluster it must
+        // be on a replica before the call runs.
+        { toReplica: plan.toMark.length > 0 },
+        Object.entries(plan.errors).map(([callId, { error }]) => notRunEvent(session, calls, callId, error)),
+      )
+      .then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof ReplicaUnavailableError) return false;
+          throw error;
+        },
+      );
+    if (!marked) {
+      await notRunForWantOfReplica(session, calls, plan.toMark);
+      const unmarked = new Set(plan.toMark);
+      toRun = plan.toRun.filter((validated) => !unmarked.has(validated.call.id));
+    }
   }
   const settled = await Promise.allSettled(
-    plan.toRun.map((validated) => runCall(session, bound, limits, validated)),
+    toRun.map((validated) => runCall(session, bound, limits, validated)),
   );
   const failure = settled.find((outcome) => outcome.status === 'rejected');
   if (failure) throw failure.reason;
@@ -264,4 +276,52 @@ async function actOnAnswer(session: RunSession, bound: BoundAgent, limits: Agent
   await session.write((current) =>
     commitPlan(session, bound, limits, { ...current, step: current.step + 1, pending: null }, turns, []),
   );
+}
+
+/**
+ * The marked calls did not run: their "started" marks reached no replica in time. Each gets a
+ * retryable error as its result, its mark taken back in the same write, so the model may call again.
+ */
+async function notRunForWantOfReplica(
+  session: RunSession,
+  calls: readonly ToolCall[],
+  callIds: readonly string[],
+): Promise<void> {
+  const error = {
+    code: 'replica_unavailable',
+    message:
+      'this call was not run: Redis could not copy its start to a replica in time, and without that a failover could run it twice; it is safe to call again',
+    retryable: true,
+  };
+  await session.update(
+    (current) => {
+      const latest = pendingOf(current);
+      const startedCalls = { ...latest.startedCalls };
+      for (const id of callIds) delete startedCalls[id];
+      const failed = Object.fromEntries(callIds.map((id) => [id, { ok: false as const, error }]));
+      return {
+        ...current,
+        pending: { ...latest, toolResults: { ...latest.toolResults, ...failed }, startedCalls },
+      };
+    },
+    {},
+    callIds.map((callId) => notRunEvent(session, calls, callId, error)),
+  );
+}
+
+/** `tool.failed` for a call that got its error without running. */
+function notRunEvent(
+  session: RunSession,
+  calls: readonly ToolCall[],
+  callId: string,
+  error: StructuredError,
+) {
+  return {
+    type: 'tool.failed' as const,
+    step: session.state.step,
+    tool: calls.find((each) => each.id === callId)?.name ?? '',
+    callId,
+    error,
+    latencyMs: 0,
+  };
 }

@@ -1,5 +1,5 @@
 import { isTerminalStatus, type RunState } from '@plainloop/contracts';
-import { type KeySchema, type Redis, RunFencedError } from '@plainloop/redis';
+import { type KeySchema, type RedisConnection, RunFencedError } from '@plainloop/redis';
 import type { Queue } from 'bullmq';
 import { finishRun, requestWebhook } from './finish-run.ts';
 import type { RunEnvironment } from './run-environment.ts';
@@ -18,7 +18,7 @@ export type CancelDependencies = {
   environment: RunEnvironment;
   queue: Queue;
   /** A connection that may publish on the control channel. */
-  redis: Redis;
+  redis: RedisConnection;
   keys: KeySchema;
 };
 

@@ -18,8 +18,9 @@ import {
   ThreadStore,
 } from '@plainloop/memory';
 import {
+  defaultRunStoreSettings,
   type KeySchema,
-  type Redis,
+  type RedisConnection,
   RunStore,
   type WebhookJobData,
   type WebhookRetrySettings,
@@ -90,9 +91,9 @@ export type RunEnvironment = {
 };
 
 export type RunEnvironmentOptions = {
-  redis: Redis;
+  redis: RedisConnection;
   /** The connection BullMQ queues use (the webhook queue), when `redis` is auto-pipelined; else `redis`. */
-  queueRedis?: Redis;
+  queueRedis?: RedisConnection;
   keys: KeySchema;
   logger: Logger;
   settings: RunSettings;
@@ -105,6 +106,8 @@ export type RunEnvironmentOptions = {
   now?: () => number;
   /** Retries of webhook deliveries; without it, ended runs queue no webhook. */
   webhooks?: WebhookRetrySettings;
+  /** On a cluster, how long a non-idempotent call's "started" mark waits for a replica (`PLAINLOOP_REPLICA_WAIT_MS`). */
+  replicaWaitMs?: number;
 };
 
 const defaultThreadSettings: ThreadSettings = { retentionSeconds: 30 * 24 * 3600, keepTurns: 2_000 };
@@ -116,7 +119,10 @@ export function createRunEnvironment(options: RunEnvironmentOptions): RunEnviron
     ? webhookEnqueuer(options.queueRedis ?? redis, keys, options.webhooks)
     : undefined;
   return {
-    store: new RunStore(redis, keys),
+    store: new RunStore(redis, keys, {
+      ...defaultRunStoreSettings,
+      replicaWaitMs: options.replicaWaitMs ?? defaultRunStoreSettings.replicaWaitMs,
+    }),
     logger: options.logger,
     now: options.now ?? Date.now,
     settings: options.settings,
@@ -153,7 +159,7 @@ export function createRunEnvironment(options: RunEnvironmentOptions): RunEnviron
 /** The environment every process of the fleet builds from the same config: worker, API, CLI. */
 export function runEnvironmentFromConfig(
   config: PlainloopConfig,
-  connection: { redis: Redis; queueRedis?: Redis; keys: KeySchema; logger: Logger },
+  connection: { redis: RedisConnection; queueRedis?: RedisConnection; keys: KeySchema; logger: Logger },
   prices?: PriceFile,
   embeddingModel?: EmbeddingModel,
 ): RunEnvironment {
@@ -176,6 +182,7 @@ export function runEnvironmentFromConfig(
     tenantBudgets: config.budgets,
     threads: config.threads,
     webhooks: { attempts: config.webhooks.attempts, backoffMs: config.webhooks.backoffMs },
+    replicaWaitMs: config.redis.replicaWaitMs,
     ...(prices ? { prices } : {}),
     ...(embeddingModel ? { embeddingModel } : {}),
   });

@@ -1,7 +1,8 @@
 import type { Message, RunEvent, RunState } from '@plainloop/contracts';
 import type { RecalledItem } from '@plainloop/memory';
-import { type CheckpointOptions, RunFencedError } from '@plainloop/redis';
+import { type Checkpoint, type CheckpointOptions, RunFencedError } from '@plainloop/redis';
 import type { Logger } from '@plainloop/telemetry';
+import { ReplicaUnavailableError } from './errors/replica-unavailable-error.ts';
 import type { RunEnvironment } from './run-environment.ts';
 
 /** Events that mean something went wrong: logged at `warn`, the rest at `info`. */
@@ -124,8 +125,9 @@ export class RunSession {
       const events: RunEvent[] = [];
       for (const { event } of loose) events.push(event);
       for (const { event } of own) events.push(event);
+      let written: Checkpoint;
       try {
-        const written = await this.environment.store.checkpoint(this.#state, next, { ...options, events });
+        written = await this.environment.store.checkpoint(this.#state, next, { ...options, events });
         this.#state = written.state;
         if (written.cancelRequested && !this.cancelRequested) {
           this.cancelRequested = true;
@@ -141,6 +143,8 @@ export class RunSession {
         throw error;
       }
       for (const each of own) this.#log(each);
+      // The write stands (and is the state now); only what it guards must not go ahead.
+      if (!written.replicated) throw new ReplicaUnavailableError();
       return this.#state;
     });
     this.#writes = write.catch(() => undefined);

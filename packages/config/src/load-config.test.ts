@@ -6,7 +6,7 @@ import { secretsOf } from './secrets-of.ts';
 describe('loadConfig', () => {
   it('gives production defaults for an empty environment', () => {
     const config = loadConfig({});
-    expect(config.redis).toEqual({ url: undefined, prefix: 'plainloop' });
+    expect(config.redis).toEqual({ url: undefined, prefix: 'plainloop', replicaWaitMs: 1_000 });
     expect(config.worker.concurrency).toBe(4);
     expect(config.api.port).toBe(3000);
     expect(config.providers.openai.apiKey).toBeUndefined();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
+import { parseRedisAddress } from './redis-address.ts';
 
 /** A JSON value in an environment variable, checked against `schema`. */
 function json<Schema extends z.ZodType>(schema: Schema) {
@@ -48,6 +49,7 @@ const Environment = z.object({
     .string()
     .regex(/^[a-zA-Z0-9_-]{1,32}$/, 'use 1-32 letters, digits, _ or -')
     .default('plainloop'),
+  PLAINLOOP_REPLICA_WAIT_MS: integer(1_000, 0),
   PLAINLOOP_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PLAINLOOP_AGENTS: optionalText,
   PLAINLOOP_CONCURRENCY: integer(4, 1),
@@ -154,6 +156,8 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
   }
   const env = parsed.data;
+  // A cluster address that does not parse fails here, in one line, not at the first connection.
+  if (env.REDIS_URL !== undefined) parseRedisAddress(env.REDIS_URL);
   if (env.PLAINLOOP_SPEND_RESERVATION_LEASE_MS < env.PLAINLOOP_MODEL_TIMEOUT_MS) {
     throw new ConfigError(
       'invalid environment: PLAINLOOP_SPEND_RESERVATION_LEASE_MS must be at least PLAINLOOP_MODEL_TIMEOUT_MS, or a slow call would stop counting against its tenant while it still runs',
@@ -165,7 +169,15 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     );
   }
   return deepFreeze({
-    redis: { url: env.REDIS_URL, prefix: env.PLAINLOOP_REDIS_PREFIX },
+    redis: {
+      url: env.REDIS_URL,
+      prefix: env.PLAINLOOP_REDIS_PREFIX,
+      /**
+       * On Redis Cluster: how long a write that a failover must not undo (a non-idempotent call's
+       * "started" mark, a submitted run) waits for a replica to have it; 0 does not wait.
+       */
+      replicaWaitMs: env.PLAINLOOP_REPLICA_WAIT_MS,
+    },
     log: { level: env.PLAINLOOP_LOG_LEVEL },
     worker: {
       agentsPath: env.PLAINLOOP_AGENTS,

@@ -1,4 +1,5 @@
 import type { PlainloopConfig } from './load-config.ts';
+import { parseRedisAddress } from './redis-address.ts';
 
 /**
  * Every secret value the process holds, for the logger to blank out wherever it appears in a line
@@ -30,6 +31,9 @@ function apiKeysOf(pairs: string | undefined): string[] {
 function redisPasswordsOf(url: string | undefined): string[] {
   if (url === undefined) return [];
   try {
+    const address = parseRedisAddress(url);
+    if (address.mode === 'cluster')
+      return address.password ? [address.password, encodeURIComponent(address.password)] : [];
     const password = new URL(url).password;
     return password === '' ? [] : [password, decodeURIComponent(password)];
   } catch {

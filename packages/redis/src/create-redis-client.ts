@@ -1,4 +1,12 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { parseRedisAddress } from '@plainloop/config';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * A connection to the fleet's Redis: one server, or a Redis Cluster (`redis+cluster://` in
+ * `REDIS_URL`). Both speak the same commands; what differs is that on a cluster a script, a pipeline
+ * or a `MULTI` may touch one slot only (`pipelinePerSlot`, the shard keys' hash tags).
+ */
+export type RedisConnection = Redis | Cluster;
 
 /**
  * Who the connection is for decides how it behaves while Redis is away:
@@ -11,10 +19,12 @@ import { Redis, type RedisOptions } from 'ioredis';
  */
 export type RedisRole = 'worker' | 'producer';
 
+/** Reconnect with a capped exponential delay, for ever: a Redis restart must not kill the fleet. */
+const reconnectDelay = (times: number) => Math.min(1000 * 2 ** Math.min(times, 5), 20_000);
+
 export function redisOptionsFor(role: RedisRole): RedisOptions {
   const common: RedisOptions = {
-    // Reconnect with a capped exponential delay, for ever: a Redis restart must not kill the fleet.
-    retryStrategy: (times) => Math.min(1000 * 2 ** Math.min(times, 5), 20_000),
+    retryStrategy: reconnectDelay,
     connectTimeout: 10_000,
     enableAutoPipelining: false,
   };
@@ -23,28 +33,68 @@ export function redisOptionsFor(role: RedisRole): RedisOptions {
 }
 
 /**
- * `autoPipelining`: commands issued in the same tick of the event loop go to Redis in one write. For
- * the step machine's connection, where hundreds of runs each send a command or two per phase: one
- * socket write each was the worker's largest cost (see BENCHMARKS.md).
+ * The same roles on a cluster. A command that meets a node gone (a master killed before its replica
+ * is promoted, which takes the cluster's node timeout and a second or two) is sent again after
+ * `retryDelayOnFailover`, at most `maxRedirections` times: a worker keeps trying for about a minute,
+ * a producer for about three seconds. Reads go to masters only (`scaleReads: 'master'`): a fencing
+ * read from a replica could be behind the write it must see.
+ */
+export function clusterOptionsFor(role: RedisRole, address: ClusterAddress): ClusterOptions {
+  const { retryStrategy: _ownedByTheCluster, enableOfflineQueue, ...node } = redisOptionsFor(role);
+  return {
+    scaleReads: 'master',
+    clusterRetryStrategy: reconnectDelay,
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    enableAutoPipelining: false,
+    retryDelayOnFailover: 300,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 100,
+    maxRedirections: role === 'worker' ? 200 : 10,
+    redisOptions: {
+      ...node,
+      ...(address.username ? { username: address.username } : {}),
+      ...(address.password ? { password: address.password } : {}),
+      ...(address.tls ? { tls: {} } : {}),
+    },
+  };
+}
+
+type ClusterAddress = Extract<ReturnType<typeof parseRedisAddress>, { mode: 'cluster' }>;
+
+/**
+ * `autoPipelining`: commands issued in the same tick of the event loop go to Redis in one write (on
+ * a cluster, one write per node). For the step machine's connection, where hundreds of runs each send
+ * a command or two per phase: one socket write each was the worker's largest cost (see BENCHMARKS.md).
  */
 export function createRedisClient(
   url: string,
   role: RedisRole,
   connectionName?: string,
   tuning: { autoPipelining?: boolean } = {},
-): Redis {
-  return new Redis(url, {
-    ...redisOptionsFor(role),
-    ...(connectionName ? { connectionName } : {}),
-    ...(tuning.autoPipelining ? { enableAutoPipelining: true } : {}),
-  });
+): RedisConnection {
+  const address = parseRedisAddress(url);
+  const named = connectionName ? { connectionName } : {};
+  const pipelined = tuning.autoPipelining ? { enableAutoPipelining: true } : {};
+  if (address.mode === 'cluster') {
+    const options = clusterOptionsFor(role, address);
+    return new Cluster(address.nodes, {
+      ...options,
+      ...pipelined,
+      redisOptions: { ...options.redisOptions, ...named },
+    });
+  }
+  return new Redis(url, { ...redisOptionsFor(role), ...named, ...pipelined });
 }
 
 /**
  * A client that is connected before it is handed out. Producer clients refuse commands while
  * disconnected (no offline queue), so they must not be used before their first `ready`.
  */
-export async function connectRedis(url: string, role: RedisRole, connectionName?: string): Promise<Redis> {
+export async function connectRedis(
+  url: string,
+  role: RedisRole,
+  connectionName?: string,
+): Promise<RedisConnection> {
   const client = createRedisClient(url, role, connectionName);
   if (client.status === 'ready') return client;
   await new Promise<void>((resolve, reject) => {
@@ -67,7 +117,7 @@ export async function connectRedis(url: string, role: RedisRole, connectionName?
  * at most `waitMs`), otherwise, or after that, the socket is dropped. A worker connection queues
  * commands while disconnected, so a plain `quit()` on it could wait for ever.
  */
-export async function closeRedisClient(client: Redis, waitMs = 2_000): Promise<void> {
+export async function closeRedisClient(client: RedisConnection, waitMs = 2_000): Promise<void> {
   if (client.status === 'ready') {
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<'gave up'>((resolve) => {

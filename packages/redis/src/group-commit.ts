@@ -31,6 +31,7 @@ export type GroupCommitSettings = {
   /**
    * `per-shard`: one call per shard, each touching one hash slot, as Redis Cluster requires. `single`:
    * one call for every shard's writes, which a single Redis allows (a script there may touch any key).
+   * `RunStore` always uses `per-shard` on a cluster connection.
    */
   calls: 'per-shard' | 'single';
   /** The most writes one script call carries: Redis runs nothing else while a script runs. */
@@ -155,7 +156,11 @@ export class GroupCommit {
   async #call(numberOfKeys: number, keysAndArguments: Array<string | Buffer>): Promise<number[]> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.#redis.plainloopCommitRuns(numberOfKeys, keysAndArguments);
+        // One shard's call names its key first, where ioredis's auto-pipelining on a cluster looks for
+        // the slot of a command it does not know (a count first would be taken for the key).
+        return numberOfKeys === 1
+          ? await this.#redis.plainloopCommitShard(keysAndArguments)
+          : await this.#redis.plainloopCommitRuns(numberOfKeys, keysAndArguments);
       } catch (error) {
         // A connection that closes while a pipeline of commands is half answered fails the rest of it
         // (ioredis does not resend a partial pipeline). Sent again with the same write ids, the script

@@ -1,4 +1,4 @@
-export type { Redis } from 'ioredis';
+export type { Cluster, Redis } from 'ioredis';
 export * from './check-redis.ts';
 export * from './create-redis-client.ts';
 export * from './errors/redis-auth-error.ts';
@@ -7,7 +7,9 @@ export * from './errors/run-fenced-error.ts';
 export * from './group-commit.ts';
 export * from './key-schema.ts';
 export { type ScriptedRedis, withPlainloopScripts } from './lua-scripts.ts';
+export * from './pipeline-per-slot.ts';
 export * from './private-redis-server.ts';
+export * from './read-streams.ts';
 export * from './run-queue.ts';
 export * from './run-shards.ts';
 export * from './run-store.ts';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './create-redis-client.ts';
 
 function script(name: string): string {
   return readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
@@ -10,6 +10,8 @@ const scripts = {
   plainloopOpenRun: { numberOfKeys: 5, lua: script('open-run') },
   // The number of keys is the call's first argument: one shard stream, or several on a single Redis.
   plainloopCommitRuns: { lua: script('commit-runs') },
+  // The same script for one shard's writes: its one key, the shard's stream, comes first.
+  plainloopCommitShard: { numberOfKeys: 1, lua: script('commit-runs') },
   plainloopMoveLegacyRun: { numberOfKeys: 16, lua: script('move-legacy-run') },
   plainloopBreakerAcquire: { numberOfKeys: 1, lua: script('breaker-acquire') },
   plainloopBreakerRecord: { numberOfKeys: 1, lua: script('breaker-record') },
@@ -26,7 +28,7 @@ const scripts = {
   plainloopThreadEnter: { numberOfKeys: 1, lua: script('thread-enter') },
 } as const;
 
-export type ScriptedRedis = Redis & {
+export type ScriptedRedis = RedisConnection & {
   plainloopOpenRun(
     stateKey: string,
     turnsKey: string,
@@ -37,6 +39,8 @@ export type ScriptedRedis = Redis & {
   ): Promise<[number, string[], string[]]>;
   /** The keys and the arguments in one array (the writes packed into the last). */
   plainloopCommitRuns(numberOfKeys: number, keysAndArguments: Array<string | Buffer>): Promise<number[]>;
+  /** One shard's stream, then the arguments. */
+  plainloopCommitShard(streamAndArguments: Array<string | Buffer>): Promise<number[]>;
   plainloopMoveLegacyRun(...keysAndArgv: string[]): Promise<number>;
   plainloopBreakerAcquire(
     breakerKey: string,
@@ -116,7 +120,7 @@ export type ScriptedRedis = Redis & {
   plainloopThreadEnter(queueKey: string, runId: string, keepSeconds: string): Promise<string>;
 };
 
-export function withPlainloopScripts(redis: Redis): ScriptedRedis {
+export function withPlainloopScripts(redis: RedisConnection): ScriptedRedis {
   for (const [name, definition] of Object.entries(scripts)) {
     if (!(name in redis)) redis.defineCommand(name, definition);
   }

@@ -8,11 +8,12 @@ import {
   type RunEvent,
   RunState,
 } from '@plainloop/contracts';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './create-redis-client.ts';
 import { RunFencedError } from './errors/run-fenced-error.ts';
 import { GroupCommit, type GroupCommitSettings } from './group-commit.ts';
 import type { KeySchema } from './key-schema.ts';
 import { type ScriptedRedis, withPlainloopScripts } from './lua-scripts.ts';
+import { isCluster, pipelinePerSlot } from './pipeline-per-slot.ts';
 import { changedFields, stateFields, stateFromFields } from './run-state-fields.ts';
 
 export type CheckpointOptions = {
@@ -26,13 +27,22 @@ export type CheckpointOptions = {
   expireSeconds?: number;
   /** Identifies this write, so a resend of it after a lost reply is recognised (default: unique to this process). */
   writeId?: string;
+  /**
+   * On a cluster, wait until a replica has this write too (`WAIT 1`), so a failover cannot undo it: a
+   * non-idempotent tool's "started" mark. `Checkpoint.replicated` says whether one did in time.
+   */
+  toReplica?: boolean;
 };
 
-export type Checkpoint = { state: RunState; cancelRequested: boolean };
+/** `replicated`: false only when `toReplica` was asked and no replica acknowledged within the wait. */
+export type Checkpoint = { state: RunState; cancelRequested: boolean; replicated: boolean };
 
 export type OpenedRun = { created: boolean; state: RunState; turns: Message[] };
 
-export type RunStoreSettings = GroupCommitSettings;
+export type RunStoreSettings = GroupCommitSettings & {
+  /** How long a `toReplica` write waits for a replica on a cluster; 0 does not wait (a cluster without replicas). */
+  replicaWaitMs: number;
+};
 
 /**
  * A run's stream keeps every event of the longest run allowed: a step makes three events or more
@@ -44,6 +54,7 @@ export const defaultRunStoreSettings: RunStoreSettings = {
   maxWritesPerCall: 128,
   maxFlushesInFlight: 1,
   streamLengths: { run: maxIterationsCeiling * 10, shard: 5_000 },
+  replicaWaitMs: 1_000,
 };
 
 /**
@@ -65,11 +76,12 @@ export class RunStore {
   /** Whether this Redis may still hold runs in the layout before shards (asked once, on first need). */
   #legacyPossible: Promise<boolean> | undefined;
 
-  constructor(redis: Redis, keys: KeySchema, settings: RunStoreSettings = defaultRunStoreSettings) {
+  constructor(redis: RedisConnection, keys: KeySchema, settings: RunStoreSettings = defaultRunStoreSettings) {
     this.#redis = withPlainloopScripts(redis);
     this.#keys = keys;
-    this.#settings = settings;
-    this.#commits = new GroupCommit(this.#redis, keys, settings);
+    // A script on a cluster touches one slot: one commit call per shard there.
+    this.#settings = isCluster(redis) ? { ...settings, calls: 'per-shard' } : settings;
+    this.#commits = new GroupCommit(this.#redis, keys, this.#settings);
   }
 
   /**
@@ -150,9 +162,8 @@ export class RunStore {
     const { after, scan } = options;
     const indexes = this.#keys.shards.map((shard) => shard.runIndex(tenantId));
     if (await this.#legacyMayExist()) indexes.push(this.#keys.legacy.runIndex(tenantId));
-    const reads = this.#redis.pipeline();
     // Runs created in the same millisecond as `after` may sit on either side of it: fetch them too.
-    for (const index of indexes)
+    const replies = await pipelinePerSlot(this.#redis, indexes, (reads, index) =>
       reads.zrevrangebyscore(
         index,
         after ? after.createdAt : '+inf',
@@ -161,8 +172,8 @@ export class RunStore {
         'LIMIT',
         0,
         scan + 1,
-      );
-    const replies = (await reads.exec()) ?? [];
+      ),
+    );
     const candidates: Array<{ runId: string; createdAt: number; index: string }> = [];
     let anyIndexFull = false;
     replies.forEach(([, reply], position) => {
@@ -185,9 +196,11 @@ export class RunStore {
     );
     const wanted = candidates.slice(0, scan);
     const exhausted = !anyIndexFull && wanted.length === candidates.length;
-    const loads = this.#redis.pipeline();
-    for (const { runId } of wanted) loads.hgetall(this.#keys.run(tenantId, runId).state);
-    const loaded = (await loads.exec()) ?? [];
+    const loaded = await pipelinePerSlot(
+      this.#redis,
+      wanted.map(({ runId }) => this.#keys.run(tenantId, runId).state),
+      (loads, key) => loads.hgetall(key),
+    );
     const runs: RunState[] = [];
     for (const [position, { runId, index }] of wanted.entries()) {
       const stored = (loaded[position]?.[1] ?? {}) as Record<string, string>;
@@ -258,7 +271,22 @@ export class RunStore {
         previous.version,
         reply.outcome === -1 ? undefined : reply.version,
       );
-    return { state: written, cancelRequested: reply.cancelRequested };
+    const replicated = options.toReplica ? await this.#reachedReplica(keys.state) : true;
+    return { state: written, cancelRequested: reply.cancelRequested, replicated };
+  }
+
+  /**
+   * Whether a replica of the key's master has every write this connection sent there (`WAIT 1`). The
+   * keyed command takes the pipeline to that master, over the same connection the write went by, which
+   * is whose writes `WAIT` counts. A single Redis has no failover to undo a write: nothing to wait for.
+   */
+  async #reachedReplica(key: string): Promise<boolean> {
+    const { replicaWaitMs } = this.#settings;
+    if (!isCluster(this.#redis) || replicaWaitMs === 0) return true;
+    const replies = (await this.#redis.pipeline().exists(key).wait(1, replicaWaitMs).exec()) ?? [];
+    const [error, acknowledged] = replies[1] ?? [new Error('no reply to WAIT'), 0];
+    if (error) throw error;
+    return Number(acknowledged) >= 1;
   }
 
   /** Asks, for every process at once, that the run be cancelled; the reason is kept with the request. */
@@ -303,6 +331,8 @@ export class RunStore {
    * EXISTS in all.
    */
   #legacyMayExist(): Promise<boolean> {
+    // A cluster never held that layout: plainloop ran on one only after shards.
+    if (isCluster(this.#redis)) return Promise.resolve(false);
     this.#legacyPossible ??= this.#redis.exists(this.#keys.legacy.events).then((count) => count > 0);
     return this.#legacyPossible;
   }

@@ -1,5 +1,5 @@
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './create-redis-client.ts';
 import { type KeySchema, queueNames } from './key-schema.ts';
 
 /**
@@ -39,7 +39,7 @@ export function webhookJobOptions(runId: string, retry: WebhookRetrySettings): J
   };
 }
 
-export function createWebhookQueue(connection: Redis, keys: KeySchema): Queue {
+export function createWebhookQueue(connection: RedisConnection, keys: KeySchema): Queue {
   return new Queue(queueNames.webhooks, { connection, prefix: keys.queuePrefix });
 }
 
@@ -55,7 +55,7 @@ export type WebhookEnqueuer = {
  * process whose runs never have a webhook holds no queue object; its owner closes it on shutdown.
  */
 export function webhookEnqueuer(
-  connection: Redis,
+  connection: RedisConnection,
   keys: KeySchema,
   retry: WebhookRetrySettings,
 ): WebhookEnqueuer {

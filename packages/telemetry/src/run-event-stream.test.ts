@@ -84,6 +84,7 @@ describe('RunEventStream', () => {
       maxWritesPerCall: 128,
       maxFlushesInFlight: 1,
       streamLengths: { run: 10, shard: 10 },
+      replicaWaitMs: 0,
     });
     let { state } = await store.create(newRun('run_1'));
     for (let index = 0; index < 500; index += 1)

@@ -1,5 +1,5 @@
 import { RunEvent } from '@plainloop/contracts';
-import type { KeySchema, Redis } from '@plainloop/redis';
+import { type KeySchema, type RedisConnection, readStreams } from '@plainloop/redis';
 
 export type StoredRunEvent = { id: string; event: RunEvent };
 
@@ -25,10 +25,10 @@ export function eventTextsOf(fields: readonly string[] | null): string[] {
  * was not saved, and a saved step never lacks its events.
  */
 export class RunEventStream {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #keys: KeySchema;
 
-  constructor(redis: Redis, keys: KeySchema) {
+  constructor(redis: RedisConnection, keys: KeySchema) {
     this.#redis = redis;
     this.#keys = keys;
   }
@@ -74,18 +74,10 @@ export class RunEventStream {
     count = 500,
   ): Promise<{ events: StoredRunEvent[]; cursor: ShardCursor }> {
     const streams = this.#keys.shards.map((shard) => shard.events);
-    const reply = (await this.#redis.xread(
-      'COUNT',
-      count,
-      'BLOCK',
-      blockMs,
-      'STREAMS',
-      ...streams,
-      ...cursor,
-    )) as Array<[string, Array<[string, string[]]>]> | null;
+    const reply = await readStreams(this.#redis, 'xread', ['COUNT', count], streams, cursor, blockMs);
     const next = [...cursor];
     const events: StoredRunEvent[] = [];
-    for (const [stream, entries] of reply ?? []) {
+    for (const [stream, entries] of reply) {
       const shard = streams.indexOf(stream);
       for (const [id, fields] of entries) {
         next[shard] = id;

@@ -1,4 +1,4 @@
-import type { KeySchema, Redis } from '@plainloop/redis';
+import { type KeySchema, pipelinePerSlot, type RedisConnection } from '@plainloop/redis';
 
 /** The field of a tenant's cost on one UTC day in each `tenantCost` aggregate, written by the metrics process. */
 export function tenantCostField(day: string, tenantId: string): string {
@@ -16,29 +16,35 @@ export function utcDayOf(epochMs: number): string {
  * are dropped).
  */
 export async function readTenantCost(
-  redis: Redis,
+  redis: RedisConnection,
   keys: KeySchema,
   tenantId: string,
   day: string,
 ): Promise<number> {
-  const reads = redis.pipeline();
-  for (const { tenantCost } of keys.metricsAggregates) reads.hget(tenantCost, tenantCostField(day, tenantId));
+  const replies = await pipelinePerSlot(
+    redis,
+    keys.metricsAggregates.map(({ tenantCost }) => tenantCost),
+    (reads, key) => reads.hget(key, tenantCostField(day, tenantId)),
+  );
   let total = 0;
-  for (const [, value] of (await reads.exec()) ?? []) total += Number(value ?? 0);
+  for (const [, value] of replies) total += Number(value ?? 0);
   return total;
 }
 
 /** Every tenant's cost on a UTC day, by tenant. */
 export async function readTenantCostsOfDay(
-  redis: Redis,
+  redis: RedisConnection,
   keys: KeySchema,
   day: string,
 ): Promise<Map<string, number>> {
   const prefix = tenantCostField(day, '');
   const costs = new Map<string, number>();
-  const reads = redis.pipeline();
-  for (const { tenantCost } of keys.metricsAggregates) reads.hgetall(tenantCost);
-  for (const [, fields] of (await reads.exec()) ?? []) {
+  const replies = await pipelinePerSlot(
+    redis,
+    keys.metricsAggregates.map(({ tenantCost }) => tenantCost),
+    (reads, key) => reads.hgetall(key),
+  );
+  for (const [, fields] of replies) {
     for (const [field, value] of Object.entries((fields ?? {}) as Record<string, string>)) {
       const tenant = field.slice(prefix.length);
       if (field.startsWith(prefix)) costs.set(tenant, (costs.get(tenant) ?? 0) + Number(value));

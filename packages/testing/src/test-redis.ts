@@ -4,9 +4,10 @@ import {
   createKeySchema,
   createRedisClient,
   type KeySchema,
-  type Redis,
+  type RedisConnection,
   type RedisRole,
 } from '@plainloop/redis';
+import { Cluster } from 'ioredis';
 import { inject } from 'vitest';
 
 declare module 'vitest' {
@@ -21,9 +22,9 @@ export type TestRedis = {
   /** A prefix no other test uses: every key and queue of the test lives under it. */
   prefix: string;
   keys: KeySchema;
-  client: Redis;
+  client: RedisConnection;
   /** Another client to the same server, for a second worker or a producer (worker clients queue commands until connected). */
-  connect(role?: RedisRole): Redis;
+  connect(role?: RedisRole): RedisConnection;
   /** Deletes the test's keys and closes every client it opened. */
   close(): Promise<void>;
 };
@@ -39,7 +40,7 @@ export function uniquePrefix(): string {
 export async function useTestRedis(role: RedisRole = 'worker'): Promise<TestRedis> {
   const url = testRedisUrl();
   const prefix = uniquePrefix();
-  const clients: Redis[] = [];
+  const clients: RedisConnection[] = [];
   const connect = (clientRole: RedisRole = role) => {
     const client = createRedisClient(url, clientRole);
     clients.push(client);
@@ -54,13 +55,18 @@ export async function useTestRedis(role: RedisRole = 'worker'): Promise<TestRedi
     client,
     connect,
     async close() {
-      for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
-        let cursor = '0';
-        do {
-          const [next, found] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-          if (found.length > 0) await client.del(...found);
-          cursor = next;
-        } while (cursor !== '0');
+      // A test's keys, found by prefix on every master (a test may do what the product must not).
+      const servers = client instanceof Cluster ? client.nodes('master') : [client];
+      for (const server of servers) {
+        for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
+          let cursor = '0';
+          do {
+            const [next, found] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+            // One key a command: the keys found may lie in many slots.
+            await Promise.all(found.map((key) => client.del(key)));
+            cursor = next;
+          } while (cursor !== '0');
+        }
       }
       await Promise.all(clients.map((each) => each.quit().catch(() => each.disconnect())));
     },
@@ -68,7 +74,7 @@ export async function useTestRedis(role: RedisRole = 'worker'): Promise<TestRedi
 }
 
 /** How many run events every shard's stream holds (an entry holds one or many, as JSON lines). */
-export async function countShardEvents(client: Redis, keys: KeySchema): Promise<number> {
+export async function countShardEvents(client: RedisConnection, keys: KeySchema): Promise<number> {
   let count = 0;
   for (const shard of keys.shards) {
     for (const [, fields] of await client.xrange(shard.events, '-', '+')) {

@@ -1,5 +1,5 @@
 import { isTerminalStatus } from '@plainloop/contracts';
-import { type KeySchema, type Redis, RunStore } from '@plainloop/redis';
+import { type KeySchema, type RedisConnection, RunStore } from '@plainloop/redis';
 import type { Logger } from '@plainloop/telemetry';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
@@ -26,7 +26,7 @@ type WebhookDeliverySettings = {
 };
 
 export type WebhookDeliveryDependencies = {
-  redis: Redis;
+  redis: RedisConnection;
   keys: KeySchema;
   logger: Logger;
   settings: WebhookDeliverySettings;

@@ -1,4 +1,4 @@
-import type { KeySchema, Redis } from '@plainloop/redis';
+import type { KeySchema, RedisConnection } from '@plainloop/redis';
 import { z } from 'zod';
 
 /**
@@ -19,7 +19,7 @@ export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
 
 /** The delivery state of a run's webhook; undefined before the first attempt (or once the run expired). */
 export async function readWebhookDelivery(
-  redis: Redis,
+  redis: RedisConnection,
   keys: KeySchema,
   tenantId: string,
   runId: string,
@@ -44,11 +44,11 @@ export type AttemptOutcome =
  * the run it describes (it is written after the run's keys got theirs).
  */
 export class WebhookDeliveryRecord {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #key: string;
   readonly #retentionSeconds: number;
 
-  constructor(redis: Redis, key: string, retentionSeconds: number) {
+  constructor(redis: RedisConnection, key: string, retentionSeconds: number) {
     this.#redis = redis;
     this.#key = key;
     this.#retentionSeconds = retentionSeconds;

@@ -1,5 +1,5 @@
 import type { TenantBudget } from '@plainloop/agent';
-import type { KeySchema, Redis } from '@plainloop/redis';
+import type { KeySchema, RedisConnection } from '@plainloop/redis';
 import { readTenantCost, utcDayOf } from '@plainloop/telemetry';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -18,7 +18,7 @@ const TenantCost = z.object({
     .describe('The tenant’s daily budget and its own ledger (the number that stops runs), if it has one'),
 });
 
-export type CostRoutesDependencies = { redis: Redis; keys: KeySchema; budgets: TenantBudget };
+export type CostRoutesDependencies = { redis: RedisConnection; keys: KeySchema; budgets: TenantBudget };
 
 /**
  * A tenant's spend on a UTC day while it happens: what its model calls cost (counted by the metrics

@@ -2,7 +2,7 @@ import { submitRun } from '@plainloop/agent';
 import type { PlainloopConfig } from '@plainloop/config';
 import { RunRequest, TenantId } from '@plainloop/contracts';
 import type { ThreadQueue } from '@plainloop/memory';
-import type { KeySchema, Redis, RunStore } from '@plainloop/redis';
+import type { KeySchema, RedisConnection, RunStore } from '@plainloop/redis';
 import type { Logger, RunEventStream } from '@plainloop/telemetry';
 import { readWebhookDelivery } from '@plainloop/webhooks';
 import type { Queue } from 'bullmq';
@@ -23,7 +23,7 @@ export type RunRoutesDependencies = {
   logger: Logger;
   threads: ThreadQueue;
   webhooks: PlainloopConfig['webhooks'];
-  redis: Redis;
+  redis: RedisConnection;
   keys: KeySchema;
 };
 

@@ -6,7 +6,7 @@
  * `inFlight ÷ latency` and the zero-latency rate the throughput scenario measured in the same bench run.
  * Targets: steady steps/s ≥ 90 % of that ideal, the worker process's peak RSS ≤ 1 GiB.
  */
-import type { Redis } from '@plainloop/redis';
+import type { RedisConnection } from '@plainloop/redis';
 import { stepsPerRun } from '../bench-agent.ts';
 import { removeBenchRuns, submitBenchRuns } from '../bench-runs.ts';
 import { type Completion, startWorkerChild, verdict, waitForQueueDone } from '../harness.ts';
@@ -24,7 +24,7 @@ const containerHeapMib = 512;
 
 export async function concurrencyScenario(options: {
   url: string;
-  redis: Redis;
+  redis: RedisConnection;
   inFlight: number;
   runs: number;
   modelLatencyMs: number;

@@ -13,7 +13,7 @@
  * bytes written.
  */
 import { loadConfig } from '@plainloop/config';
-import { createKeySchema, type Redis } from '@plainloop/redis';
+import { createKeySchema, type RedisConnection } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import { startWorker } from '../../src/start-worker.ts';
 import { type CallProbe, createBenchAgent } from '../bench-agent.ts';
@@ -27,7 +27,7 @@ const stalledMs = 15_000;
 type Reading = { received: number; sent: number; replyBytes: number };
 
 /** Redis's byte counters, from `INFO stats`, and the size of the reply's text. */
-async function readByteCounters(redis: Redis): Promise<Reading> {
+async function readByteCounters(redis: RedisConnection): Promise<Reading> {
   const text = String(await redis.call('INFO', 'stats'));
   const counter = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(text)?.[1]);
   return {
@@ -42,7 +42,9 @@ async function readByteCounters(redis: Redis): Promise<Reading> {
  * (25 for `INFO stats` in RESP) and the reply's bytes beyond its text (the framing, which depends on the
  * protocol the connection speaks: RESP3 sends a verbatim string with a `txt:` header).
  */
-async function infoCost(redis: Redis): Promise<{ requestBytes: number; replyFramingBytes: number }> {
+async function infoCost(
+  redis: RedisConnection,
+): Promise<{ requestBytes: number; replyFramingBytes: number }> {
   const first = await readByteCounters(redis);
   const second = await readByteCounters(redis);
   return {
@@ -52,7 +54,7 @@ async function infoCost(redis: Redis): Promise<{ requestBytes: number; replyFram
 }
 
 /** Records every model and tool call, and Redis's byte counters as each model call starts. */
-function stepRecorder(redis: Redis, steps: number) {
+function stepRecorder(redis: RedisConnection, steps: number) {
   const models: number[][] = [];
   const tools: number[][] = [];
   const readings: Reading[] = [];
@@ -122,7 +124,7 @@ function median(values: number[]): number {
 }
 
 /** The run's keys and their sizes in bytes as Redis counts them (`MEMORY USAGE`, every element). */
-async function storedSizes(redis: Redis, prefix: string, tenantId: string, runId: string) {
+async function storedSizes(redis: RedisConnection, prefix: string, tenantId: string, runId: string) {
   const sizes: Array<[string, number]> = [];
   for (const [name, key] of Object.entries(createKeySchema(prefix).run(tenantId, runId))) {
     const bytes = await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
@@ -131,7 +133,7 @@ async function storedSizes(redis: Redis, prefix: string, tenantId: string, runId
   return sizes;
 }
 
-export async function historyGrowthScenario(options: { url: string; redis: Redis; steps: number }) {
+export async function historyGrowthScenario(options: { url: string; redis: RedisConnection; steps: number }) {
   const { url, redis, steps } = options;
   const prefix = 'bench-history';
   console.log(

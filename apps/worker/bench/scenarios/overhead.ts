@@ -8,7 +8,7 @@
  * Targets: p50 ≤ 1 ms, p99 ≤ 5 ms. Also measures what the same work costs Redis (see redis-cost.ts).
  */
 import { loadConfig } from '@plainloop/config';
-import type { Redis } from '@plainloop/redis';
+import type { RedisConnection } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
 import { startWorker } from '../../src/start-worker.ts';
 import { type CallProbe, createBenchAgent, stepsPerRun } from '../bench-agent.ts';
@@ -62,7 +62,7 @@ export type OverheadFigures = { times: StepTimes; cost: RedisCost; steps: number
 
 export async function overheadScenario(options: {
   url: string;
-  redis: Redis;
+  redis: RedisConnection;
   runs: number;
 }): Promise<OverheadFigures> {
   const { url, redis, runs } = options;

@@ -4,7 +4,7 @@
  * the hand-rolled loop run here the same way) a round trip is one read; the concurrency-100 figures
  * from the throughput scenario are printed too. No target: the figures explain the others.
  */
-import type { Redis } from '@plainloop/redis';
+import type { RedisConnection } from '@plainloop/redis';
 import {
   enqueueHandRolledRuns,
   handRolledQueue,
@@ -21,7 +21,7 @@ import {
 
 export async function redisCostScenario(options: {
   url: string;
-  redis: Redis;
+  redis: RedisConnection;
   runs: number;
   plainloopAtOne: RedisCost;
   atHundred?: { plainloop: RedisCost; handRolled: RedisCost; steps: number };

@@ -20,7 +20,7 @@
  * run up and finishing it (its expiry, its last event) are left out, so the floor is a lower bound. The
  * hand-rolled loop's figure is the throughput scenario's, measured whole.
  */
-import type { Redis } from '@plainloop/redis';
+import type { RedisConnection } from '@plainloop/redis';
 import { Queue } from 'bullmq';
 import { stepsPerRun } from '../bench-agent.ts';
 import { removeBenchRuns } from '../bench-runs.ts';
@@ -86,14 +86,14 @@ const stateValue = JSON.stringify({
   toolCalls: [turn],
 });
 
-async function redisCpuOf(redis: Redis, work: () => Promise<void>): Promise<number> {
+async function redisCpuOf(redis: RedisConnection, work: () => Promise<void>): Promise<number> {
   const before = await readRedisCounters(redis);
   await work();
   const after = await readRedisCounters(redis);
   return after.cpuSeconds - before.cpuSeconds;
 }
 
-async function phaseWritesCpuPerStep(redis: Redis, runs: number, shape: 'least' | 'design') {
+async function phaseWritesCpuPerStep(redis: RedisConnection, runs: number, shape: 'least' | 'design') {
   const prefix = `bench-floor-${shape}`;
   const sha = String(await redis.script('LOAD', phaseWrites));
   const seconds = await redisCpuOf(redis, async () => {
@@ -121,7 +121,7 @@ async function phaseWritesCpuPerStep(redis: Redis, runs: number, shape: 'least' 
   return (seconds * 1e6) / (runs * stepsPerRun);
 }
 
-async function updateDataCpuPerStep(redis: Redis, runs: number) {
+async function updateDataCpuPerStep(redis: RedisConnection, runs: number) {
   const prefix = 'bench-floor-update';
   const queue = new Queue('bench-floor', { connection: redis, prefix: `{${prefix}}` });
   // The hand-rolled loop's state after its second step: the system and user turns, two of each step's.
@@ -149,7 +149,7 @@ async function updateDataCpuPerStep(redis: Redis, runs: number) {
 }
 
 export async function redisFloorScenario(options: {
-  redis: Redis;
+  redis: RedisConnection;
   runs: number;
   /** From the throughput scenario, when it ran: Redis CPU (µs) of a raw no-op job and of a hand-rolled step. */
   measured?: { rawJob: number; handRolledStep: number };

@@ -8,7 +8,7 @@
  * speed-up is bound by the machine's cores (printed beside it) and, past them, by Redis.
  */
 import { availableParallelism } from 'node:os';
-import type { Redis } from '@plainloop/redis';
+import type { RedisConnection } from '@plainloop/redis';
 import { stepsPerRun } from '../bench-agent.ts';
 import { removeBenchRuns, submitBenchRuns } from '../bench-runs.ts';
 import { startWorkerChild, type WorkerChild, waitForQueueDone } from '../harness.ts';
@@ -24,7 +24,7 @@ type Configuration = { processes: number; steadyRate: number; redisCpuPerStep: n
 
 export async function scalingScenario(options: {
   url: string;
-  redis: Redis;
+  redis: RedisConnection;
   runs: number;
   concurrency: number;
 }): Promise<void> {

@@ -21,7 +21,7 @@
  * ≥ 3.0 (÷ the minimal loop's is printed, aiming at 1.0); plainloop's worker CPU ≤ 200 µs a step, its
  * Redis CPU a step ≤ the hand-rolled loop's, and ≤ 2 client commands a step.
  */
-import type { Redis } from '@plainloop/redis';
+import type { RedisConnection } from '@plainloop/redis';
 import type { Queue } from 'bullmq';
 import { enqueueHandRolledRuns, handRolledQueue } from '../baselines/hand-rolled-loop.ts';
 import { enqueueMinimalLoopRuns, minimalLoopQueue } from '../baselines/minimal-loop.ts';
@@ -65,7 +65,7 @@ type Drained = Measured & {
  * `stepsPerJob` turns job rates into step rates.
  */
 async function drain(
-  redis: Redis,
+  redis: RedisConnection,
   options: { kind: WorkerKind; url: string; prefix: string; concurrency: number; cpuProfileDir?: string },
   completedKey: string,
   jobs: number,
@@ -103,7 +103,7 @@ async function emptied(queue: Queue): Promise<void> {
 
 async function plainloopThroughput(
   url: string,
-  redis: Redis,
+  redis: RedisConnection,
   runs: number,
   concurrency: number,
   cpuProfileDir?: string,
@@ -124,7 +124,7 @@ async function plainloopThroughput(
   return drained;
 }
 
-async function rawBullmqThroughput(url: string, redis: Redis, jobs: number, concurrency: number) {
+async function rawBullmqThroughput(url: string, redis: RedisConnection, jobs: number, concurrency: number) {
   const prefix = 'bench-raw';
   const queue = rawBullmqQueue(redis, prefix);
   await enqueueRawJobs(queue, jobs);
@@ -139,7 +139,7 @@ async function rawBullmqThroughput(url: string, redis: Redis, jobs: number, conc
   return drained;
 }
 
-async function handRolledThroughput(url: string, redis: Redis, runs: number, concurrency: number) {
+async function handRolledThroughput(url: string, redis: RedisConnection, runs: number, concurrency: number) {
   const prefix = 'bench-loop';
   const queue = handRolledQueue(redis, prefix);
   await enqueueHandRolledRuns(queue, runs);
@@ -154,7 +154,7 @@ async function handRolledThroughput(url: string, redis: Redis, runs: number, con
   return drained;
 }
 
-async function minimalLoopThroughput(url: string, redis: Redis, runs: number, concurrency: number) {
+async function minimalLoopThroughput(url: string, redis: RedisConnection, runs: number, concurrency: number) {
   const prefix = 'bench-minimal';
   const queue = minimalLoopQueue(redis, prefix);
   await enqueueMinimalLoopRuns(queue, runs);
@@ -214,7 +214,7 @@ export type ThroughputFigures = {
 
 export async function throughputScenario(options: {
   url: string;
-  redis: Redis;
+  redis: RedisConnection;
   runs: number;
   concurrency: number;
   repeat: number;

@@ -1,4 +1,9 @@
-import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } from '@plainloop/redis';
+import {
+  type KeySchema,
+  type RedisConnection,
+  type ScriptedRedis,
+  withPlainloopScripts,
+} from '@plainloop/redis';
 import { utcDayOf } from '@plainloop/telemetry';
 
 /** Budgets are kept in integer nano-dollars in Redis, so sums of tiny costs do not drift. */
@@ -31,7 +36,7 @@ export class TenantBudget {
   readonly #keys: KeySchema;
   readonly #limits: TenantBudgetLimits;
 
-  constructor(redis: Redis, keys: KeySchema, limits: TenantBudgetLimits) {
+  constructor(redis: RedisConnection, keys: KeySchema, limits: TenantBudgetLimits) {
     this.#redis = withPlainloopScripts(redis);
     this.#keys = keys;
     this.#limits = limits;

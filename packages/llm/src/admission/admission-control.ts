@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { GenerateOptions, ModelRef, Usage } from '@plainloop/contracts';
-import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } from '@plainloop/redis';
+import {
+  type KeySchema,
+  pipelinePerSlot,
+  type RedisConnection,
+  type ScriptedRedis,
+  withPlainloopScripts,
+} from '@plainloop/redis';
 import { BoundedStalenessCache } from '../bounded-staleness-cache.ts';
 import { breakerStaleness } from '../breaker/circuit-breaker.ts';
 
@@ -65,7 +71,7 @@ export class AdmissionControl {
   /** When each model's cooldown ends (`performance.now()` time; 0 when it has none), of bounded staleness. */
   readonly #cooldownEnds: BoundedStalenessCache<number>;
 
-  constructor(redis: Redis, keys: KeySchema, limits: Readonly<Record<string, ModelLimits>>) {
+  constructor(redis: RedisConnection, keys: KeySchema, limits: Readonly<Record<string, ModelLimits>>) {
     this.#redis = withPlainloopScripts(redis);
     this.#keys = keys;
     this.#limits = limits;
@@ -131,9 +137,11 @@ export class AdmissionControl {
 
   /** How long each of these models is still cooling down, in milliseconds (0 when it is not). */
   async cooldowns(models: readonly ModelRef[]): Promise<Map<ModelRef, number>> {
-    const pipeline = this.#redis.pipeline();
-    for (const model of models) pipeline.pttl(this.#keys.admission(model).cooldown);
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = await pipelinePerSlot(
+      this.#redis,
+      models.map((model) => this.#keys.admission(model).cooldown),
+      (reads, key) => reads.pttl(key),
+    );
     return new Map(models.map((model, index) => [model, Math.max(0, Number(replies[index]?.[1] ?? 0))]));
   }
 }

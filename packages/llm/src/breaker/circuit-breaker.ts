@@ -1,5 +1,11 @@
 import type { LanguageModelErrorKind, ModelRef } from '@plainloop/contracts';
-import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } from '@plainloop/redis';
+import {
+  type KeySchema,
+  pipelinePerSlot,
+  type RedisConnection,
+  type ScriptedRedis,
+  withPlainloopScripts,
+} from '@plainloop/redis';
 import { BoundedStalenessCache } from '../bounded-staleness-cache.ts';
 
 export type BreakerSettings = {
@@ -62,7 +68,7 @@ export class CircuitBreaker {
   /** Successes waiting for the end of this turn, by model: one write records them all. */
   readonly #successes = new Map<ModelRef, Promise<BreakerOutcome>>();
 
-  constructor(redis: Redis, keys: KeySchema, settings: BreakerSettings) {
+  constructor(redis: RedisConnection, keys: KeySchema, settings: BreakerSettings) {
     this.#redis = withPlainloopScripts(redis);
     this.#keys = keys;
     this.settings = settings;
@@ -132,9 +138,11 @@ export class CircuitBreaker {
   /** Every model's breaker as it stands, for the API, the CLI and the metrics process. */
   async read(): Promise<BreakerSnapshot[]> {
     const models = (await this.#redis.smembers(this.#keys.breakers)).sort();
-    const pipeline = this.#redis.pipeline();
-    for (const model of models) pipeline.hgetall(this.#keys.breaker(model));
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = await pipelinePerSlot(
+      this.#redis,
+      models.map((model) => this.#keys.breaker(model)),
+      (reads, key) => reads.hgetall(key),
+    );
     return models.map((model, index) => {
       const fields = (replies[index]?.[1] ?? {}) as Record<string, string>;
       return {

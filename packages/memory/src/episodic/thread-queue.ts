@@ -1,4 +1,9 @@
-import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } from '@plainloop/redis';
+import {
+  type KeySchema,
+  type RedisConnection,
+  type ScriptedRedis,
+  withPlainloopScripts,
+} from '@plainloop/redis';
 import type { ThreadRef } from './thread-store.ts';
 
 /**
@@ -10,7 +15,7 @@ export class ThreadQueue {
   readonly #keys: KeySchema;
   readonly #retentionSeconds: number;
 
-  constructor(redis: Redis, keys: KeySchema, retentionSeconds: number) {
+  constructor(redis: RedisConnection, keys: KeySchema, retentionSeconds: number) {
     this.#redis = withPlainloopScripts(redis);
     this.#keys = keys;
     this.#retentionSeconds = retentionSeconds;

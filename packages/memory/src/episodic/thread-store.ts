@@ -1,5 +1,10 @@
 import { Message } from '@plainloop/contracts';
-import { type KeySchema, type Redis, type ScriptedRedis, withPlainloopScripts } from '@plainloop/redis';
+import {
+  type KeySchema,
+  type RedisConnection,
+  type ScriptedRedis,
+  withPlainloopScripts,
+} from '@plainloop/redis';
 import type { Fact } from '../context/build-context.ts';
 
 export type ThreadSettings = {
@@ -33,7 +38,7 @@ export class ThreadStore {
   readonly #keys: KeySchema;
   readonly #settings: ThreadSettings;
 
-  constructor(redis: Redis, keys: KeySchema, settings: ThreadSettings) {
+  constructor(redis: RedisConnection, keys: KeySchema, settings: ThreadSettings) {
     this.#redis = withPlainloopScripts(redis);
     this.#keys = keys;
     this.#settings = settings;

@@ -1,4 +1,4 @@
-import type { KeySchema, Redis } from '@plainloop/redis';
+import type { KeySchema, RedisConnection } from '@plainloop/redis';
 
 /** Where items live: a tenant's namespace (for example one per agent, or per knowledge base). */
 export type MemoryScope = { tenantId: string; namespace: string };
@@ -51,10 +51,10 @@ function cosine(left: readonly number[] | Float32Array, right: Float32Array): nu
  * `VectorStore` is the way.
  */
 export class RedisVectorStore implements VectorStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #keys: KeySchema;
 
-  constructor(redis: Redis, keys: KeySchema) {
+  constructor(redis: RedisConnection, keys: KeySchema) {
     this.#redis = redis;
     this.#keys = keys;
   }

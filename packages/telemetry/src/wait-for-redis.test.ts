@@ -2,7 +2,6 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@plainloop/config';
 import { connectRedis } from '@plainloop/redis';
-import { createLogger } from '@plainloop/telemetry';
 import {
   type RestartableRedis,
   type SilentTcpServer,
@@ -11,6 +10,7 @@ import {
   waitFor,
 } from '@plainloop/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from './create-logger.ts';
 import { waitForRedis } from './wait-for-redis.ts';
 
 /** A logger whose lines the test reads. */

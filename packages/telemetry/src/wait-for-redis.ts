@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '@plainloop/config';
 import { checkRedisReachable, describeRedisUrl, RedisAuthError } from '@plainloop/redis';
-import type { Logger } from '@plainloop/telemetry';
+import type { Logger } from './create-logger.ts';
 
 export type WaitForRedisOptions = {
   logger: Logger;

@@ -1,0 +1,15 @@
+import type { TestProject } from 'vitest/node';
+import { startPrivateRedisCluster } from './private-redis-cluster.ts';
+import type {} from './test-redis.ts';
+
+/**
+ * Vitest global setup of the cluster half of the test matrix: a private six-node Redis Cluster (three
+ * masters, a replica each) for the whole run, whatever REDIS_URL says.
+ */
+export default async function setup(project: TestProject) {
+  const cluster = await startPrivateRedisCluster();
+  project.provide('redisUrl', cluster.url);
+  return async () => {
+    await cluster.stop();
+  };
+}
