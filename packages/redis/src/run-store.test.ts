@@ -54,7 +54,8 @@ const event = (runId: string, type: 'run.started' | 'run.resumed' = 'run.started
 /** Script calls Redis has run, by EVALSHA or by EVAL (ioredis sends a script it has not sent before by EVAL). */
 async function scriptCalls(redis: RedisConnection): Promise<number> {
   const text = String(await redis.call('INFO', 'commandstats'));
-  const calls = (command: string) => Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(text)?.[1] ?? 0);
+  const calls = (command: string) =>
+    Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(text)?.[1] ?? 0);
   return calls('evalsha') + calls('eval');
 }
 
