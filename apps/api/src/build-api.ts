@@ -1,7 +1,7 @@
 import { runEnvironmentFromConfig } from '@plainloop/agent';
 import type { PlainloopConfig } from '@plainloop/config';
 import { AdmissionControl, CircuitBreaker } from '@plainloop/llm';
-import { createKeySchema, createRunQueue, type RedisConnection, RunStore } from '@plainloop/redis';
+import { createKeySchema, createRunQueue, type RedisConnection } from '@plainloop/redis';
 import { type Logger, RunEventStream } from '@plainloop/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -60,10 +60,11 @@ export async function buildApi({
   registerAuthentication(app, authentication);
   await registerRateLimit(app, config.api.rateLimit, redis, keys);
 
-  const store = new RunStore(redis, keys);
+  const environment = runEnvironmentFromConfig(config, { redis, keys, logger });
+  // The environment's store: it has the configured replica wait a submission waits out on a cluster.
+  const { store } = environment;
   const events = new RunEventStream(redis, keys);
   const agents = new AgentCatalog(redis, keys);
-  const environment = runEnvironmentFromConfig(config, { redis, keys, logger });
   const submit = {
     store,
     queue,

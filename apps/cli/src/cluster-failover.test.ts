@@ -7,17 +7,13 @@ import {
   connectRedis,
   createKeySchema,
   createRunQueue,
+  type PrivateRedisCluster,
   RunStore,
   slotOf,
+  startPrivateRedisCluster,
 } from '@plainloop/redis';
 import { createLogger } from '@plainloop/telemetry';
-import {
-  type FakeProviderServer,
-  type PrivateRedisCluster,
-  startFakeOpenAIServer,
-  startPrivateRedisCluster,
-  uniquePrefix,
-} from '@plainloop/testing';
+import { type FakeProviderServer, startFakeOpenAIServer, uniquePrefix } from '@plainloop/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chaosModel } from './test-fixtures/chaos-model.ts';
 import { type Fleet, startFleet, waitFor } from './test-fixtures/fleet-harness.ts';

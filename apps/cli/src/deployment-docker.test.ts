@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { validateWorkflow } from '@action-validator/core';
-import { loadConfig } from '@plainloop/config';
+import { loadConfig, parseRedisAddress } from '@plainloop/config';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -93,6 +93,8 @@ interface ComposeService {
   volumes?: VolumeEntry[];
   tmpfs?: string[] | string;
   healthcheck?: { test: string[] | string };
+  profiles?: string[];
+  hostname?: string;
 }
 
 interface Compose {
@@ -101,6 +103,8 @@ interface Compose {
 }
 
 const processes = ['worker', 'api', 'metrics'] as const;
+/** The six nodes of the `cluster` profile's Redis Cluster. */
+const clusterNodes = Array.from({ length: 6 }, (_, index) => `redis-node-${index + 1}`);
 
 let resolved: Promise<{ result: RunResult; compose: Compose }> | undefined;
 
@@ -200,9 +204,15 @@ describe('docker-compose.yml', () => {
     'docker-compose config resolves it with .env.example, with every service of the stack',
     async () => {
       const { compose } = await resolveCompose();
-      expect(Object.keys(compose.services).sort()).toEqual(
+      const inProfile = (profile: string | undefined) =>
+        Object.entries(compose.services)
+          .filter(([, entry]) => entry.profiles?.[0] === profile)
+          .map(([name]) => name)
+          .sort();
+      expect(inProfile(undefined)).toEqual(
         ['alertmanager', 'api', 'grafana', 'metrics', 'prometheus', 'redis', 'worker'].sort(),
       );
+      expect(inProfile('cluster')).toEqual([...clusterNodes, 'redis-cluster-create'].sort());
     },
     TIMEOUT,
   );
@@ -228,6 +238,54 @@ describe('docker-compose.yml', () => {
   );
 
   it(
+    'the cluster profile: six nodes kept as the single Redis is, in cluster mode, joined once with a replica each',
+    async () => {
+      const { compose } = await resolveCompose();
+      for (const name of clusterNodes) {
+        const node = service(compose, name);
+        expect(node.image, name).toBe(service(compose, 'redis').image);
+        expect(node.hostname, name).toBe(name);
+        // The server's flags, as the node's shell runs them.
+        const flags =
+          listOf(node.command)
+            .at(-1)
+            ?.replace(/^exec /, '')
+            .split(/\s+/) ?? [];
+        expect(flags[0], name).toBe('redis-server');
+        expect(flagValue(flags, '--cluster-enabled'), name).toBe('yes');
+        expect(flagValue(flags, '--appendonly'), name).toBe('yes');
+        expect(flagValue(flags, '--appendfsync'), name).toBe('everysec');
+        expect(flagValue(flags, '--maxmemory-policy'), name).toBe('noeviction');
+        // `docker-compose config` writes a literal $ back escaped, as $$.
+        expect(flagValue(flags, '--cluster-announce-hostname'), name).toBe('"$$(hostname)"');
+        expect(flagValue(flags, '--cluster-preferred-endpoint-type'), name).toBe('hostname');
+        expect(volumesOf(node), name).toEqual([{ source: `${name}-data`, target: '/data' }]);
+        expect(compose.volumes, name).toHaveProperty(`${name}-data`);
+        expect(listOf(node.healthcheck?.test).join(' '), name).toContain('redis-cli ping');
+      }
+      const create = service(compose, 'redis-cluster-create');
+      expect(Object.keys(create.depends_on ?? {}).sort()).toEqual([...clusterNodes].sort());
+      const script = listOf(create.entrypoint).at(-1) ?? '';
+      expect(script).toContain('--cluster create $$nodes --cluster-replicas 1 --cluster-yes');
+      for (const name of clusterNodes) expect(script).toContain(name);
+      // Created once: a restart of the stack finds the cluster and leaves it.
+      expect(script).toMatch(/cluster info \| grep -q cluster_state:ok; then .*exit 0/);
+      expect(create.restart).toBe('no');
+    },
+    TIMEOUT,
+  );
+
+  it("names the profile's cluster in .env.example, as REDIS_URL takes it: all six nodes", () => {
+    const line = readRepoFile('.env.example')
+      .split('\n')
+      .find((text) => text.startsWith('# REDIS_URL=redis+cluster://'));
+    const address = parseRedisAddress(line?.slice('# REDIS_URL='.length) ?? '');
+    expect(address.mode).toBe('cluster');
+    if (address.mode !== 'cluster') return;
+    expect(address.nodes).toEqual(clusterNodes.map((host) => ({ host, port: 6379 })));
+  });
+
+  it(
     'worker, api and metrics are the targets of Dockerfile.worker, wait for a healthy Redis and restart unless stopped',
     async () => {
       const { compose } = await resolveCompose();
@@ -242,6 +300,7 @@ describe('docker-compose.yml', () => {
         expect((dependsOn as Record<string, { condition?: string }>).redis?.condition, name).toBe(
           'service_healthy',
         );
+        // The single Redis unless .env names the profile's cluster.
         expect(environmentOf(entry).REDIS_URL, name).toBe('redis://redis:6379');
       }
     },
@@ -303,6 +362,7 @@ describe('docker-compose.yml', () => {
         Object.entries(compose.services).map(([name, entry]) => [name, portsOf(entry)]),
       );
       expect(published).toEqual({
+        ...Object.fromEntries([...clusterNodes, 'redis-cluster-create'].map((name) => [name, []])),
         redis: [],
         worker: [],
         api: [{ hostIp: '127.0.0.1', published: 3000, target: 3000 }],

@@ -22,7 +22,7 @@ import {
   TriggerAuthentication,
 } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { loadApiKeyring } from '@plainloop/api';
-import { loadConfig, type PlainloopConfig } from '@plainloop/config';
+import { loadConfig, type PlainloopConfig, parseRedisAddress } from '@plainloop/config';
 import { runJob } from '@plainloop/contracts';
 import { createKeySchema, createRunQueue, queueNames } from '@plainloop/redis';
 import { useTestRedis } from '@plainloop/testing';
@@ -407,6 +407,41 @@ describe('the Kubernetes manifests (ops/k8s)', () => {
     expect(modifiers?.formula).toBe('waiting + active');
     expect(Number(modifiers?.target)).toBe(config.worker.concurrency);
     expect(modifiers?.metricType ?? 'AverageValue').toBe('AverageValue');
+  });
+
+  it("README's triggers for a managed Redis Cluster read the same lists, and fit KEDA's schema", () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('**On a managed Redis Cluster**'));
+    const snippet = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const { triggers } = parse(snippet) as { triggers: IScaledObject['spec']['triggers'] };
+    const onCluster = validated(
+      { ...scaledObject.toJSON(), spec: { ...scaledObject.spec, triggers } } as Manifest,
+      'the ScaledObject with README triggers',
+    ) as ScaledObject;
+    const address = parseRedisAddress(/REDIS_URL=(rediss\+cluster:\S+?)`/.exec(section)?.[1] ?? '');
+    expect(address.mode).toBe('cluster');
+    const nodes = address.mode === 'cluster' ? address.nodes : [];
+    expect(
+      onCluster.spec.triggers.map((trigger) => ({
+        type: trigger.type,
+        name: trigger.name,
+        listName: trigger.metadata.listName,
+        listLength: trigger.metadata.listLength,
+        addresses: trigger.metadata.addresses,
+        enableTLS: trigger.metadata.enableTLS,
+        authentication: trigger.authenticationRef?.name,
+      })),
+    ).toEqual(
+      scaledObject.spec.triggers.map((trigger) => ({
+        type: 'redis-cluster',
+        name: trigger.name,
+        listName: trigger.metadata.listName,
+        listLength: trigger.metadata.listLength,
+        addresses: nodes.map((node) => `${node.host}:${node.port}`).join(','),
+        enableTLS: String(address.mode === 'cluster' && address.tls),
+        authentication: trigger.authenticationRef?.name,
+      })),
+    );
   });
 
   it('finds in the trigger lists the runs BullMQ 6 waits with and runs, and not delayed or prioritized ones', async () => {

@@ -7,6 +7,7 @@ import { RunRequest } from '@plainloop/contracts';
 import {
   createKeySchema,
   createRunQueue,
+  isCluster,
   queueNames,
   type RedisConnection,
   RunStore,
@@ -64,9 +65,15 @@ export async function submitBenchRuns(
 
 /** Removes everything under `prefix`, the runs' keys and the run queue, so the next use starts empty. */
 export async function removeBenchRuns(redis: RedisConnection, prefix: string): Promise<void> {
-  const runKeys = await redis.keys(`${prefix}:*`);
-  for (let start = 0; start < runKeys.length; start += 1_000)
-    await redis.del(...runKeys.slice(start, start + 1_000));
+  // On a cluster each master holds some of the keys, of many slots: one UNLINK per key there.
+  for (const node of isCluster(redis) ? redis.nodes('master') : [redis]) {
+    const runKeys = await node.keys(`${prefix}:*`);
+    for (let start = 0; start < runKeys.length; start += 1_000) {
+      const batch = runKeys.slice(start, start + 1_000);
+      if (isCluster(redis)) await batch.reduce((unlinks, key) => unlinks.unlink(key), node.pipeline()).exec();
+      else await node.del(...batch);
+    }
+  }
   const queue = new Queue(queueNames.runs, {
     connection: redis,
     prefix: createKeySchema(prefix).queuePrefix,

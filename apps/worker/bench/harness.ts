@@ -183,6 +183,19 @@ export async function startWorkerChild(options: {
   };
 }
 
+/**
+ * Closes every child, whatever becomes of the others. The caller throws the first failure
+ * (`throwFirstFailure`) only once its own work went well: a failure to close must not hide an earlier error.
+ */
+export function closeChildren(children: readonly WorkerChild[]): Promise<PromiseSettledResult<unknown>[]> {
+  return Promise.allSettled(children.map((child) => child.close()));
+}
+
+export function throwFirstFailure(results: readonly PromiseSettledResult<unknown>[]): void {
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
 export type Completion = {
   /** When the last job was seen completed (`performance.now()`). */
   endedAt: number;

@@ -10,6 +10,9 @@
  *   npm run bench -- --runs 2000       runs of each throughput side and of scaling (overhead: a third)
  *   npm run bench -- --repeat 5        rounds of the throughput scenario, best kept (full: 3, quick: 1)
  *   npm run bench -- --cpu-prof DIR    write the plainloop worker's CPU profiles of the throughput and concurrency scenarios to DIR
+ *   npm run bench -- --cluster         the cluster scenario alone, on a private six-node Redis Cluster
+ *                                      (or the cluster REDIS_URL names): each master's Redis CPU a step
+ *                                      and the spread of the load over the shards (--runs: default 10,000)
  *   npm run bench -- --only concurrency,scaling
  *                                      run only these scenarios (of throughput, overhead, redis-cost,
  *                                      redis-floor, concurrency, history-growth, scaling; redis-cost
@@ -17,8 +20,16 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@plainloop/config';
-import { connectRedis, type PrivateRedisServer, startPrivateRedisServer } from '@plainloop/redis';
+import {
+  connectRedis,
+  isCluster,
+  type PrivateRedisCluster,
+  type PrivateRedisServer,
+  startPrivateRedisCluster,
+  startPrivateRedisServer,
+} from '@plainloop/redis';
 import { describeMachine } from './harness.ts';
+import { clusterScenario } from './scenarios/cluster.ts';
 import { concurrencyScenario } from './scenarios/concurrency.ts';
 import { historyGrowthScenario } from './scenarios/history-growth.ts';
 import { overheadScenario } from './scenarios/overhead.ts';
@@ -34,6 +45,7 @@ const { values: flags } = parseArgs({
     repeat: { type: 'string' },
     'cpu-prof': { type: 'string' },
     only: { type: 'string' },
+    cluster: { type: 'boolean', default: false },
   },
 });
 const scenarioNames = [
@@ -63,6 +75,31 @@ const modelLatencyMs = 1_000;
 const historySteps = 200;
 
 const configuredUrl = loadConfig().redis.url;
+if (flags.cluster) {
+  await benchOnCluster(configuredUrl);
+  process.exit(0);
+}
+
+/** `--cluster`: the cluster scenario alone, on the cluster REDIS_URL names or on a private one. */
+async function benchOnCluster(url: string | undefined): Promise<void> {
+  if (url && !url.includes('+cluster://'))
+    throw new Error(
+      '--cluster: REDIS_URL names one Redis; unset it, or name a cluster (redis+cluster://...)',
+    );
+  const cluster: PrivateRedisCluster | undefined = url ? undefined : await startPrivateRedisCluster();
+  const clusterUrl = url ?? cluster?.url ?? '';
+  const redis = await connectRedis(clusterUrl, 'worker', 'bench');
+  try {
+    if (!isCluster(redis)) throw new Error('--cluster: not a cluster connection');
+    console.log(`# plainloop bench (cluster mode), ${new Date().toISOString()}`);
+    console.log(await describeMachine(redis, cluster ? 'a private six-node cluster' : 'REDIS_URL'));
+    await clusterScenario({ url: clusterUrl, redis, runs: Number(flags.runs ?? 10_000), concurrency });
+  } finally {
+    await redis.quit();
+    await cluster?.stop();
+  }
+}
+
 const server: PrivateRedisServer | undefined = configuredUrl ? undefined : await startPrivateRedisServer();
 const url = configuredUrl ?? server?.url ?? '';
 const redis = await connectRedis(url, 'worker', 'bench');

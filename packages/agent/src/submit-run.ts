@@ -67,7 +67,26 @@ export async function submitPreparedRun(
     // After the job exists: a run in its thread's queue without a job would hold the thread up.
     if (request.threadId !== undefined)
       await dependencies.threads?.enter({ tenantId: state.tenantId, threadId: request.threadId }, runId);
+    await awaitReplicas(dependencies, state);
   }
   if (!created) return { kind: 'existing', state };
   return { kind: 'created', state };
+}
+
+/**
+ * On a cluster, answers only once replicas have the run and its job, so a failover cannot undo an
+ * accepted run. None in time (a replica down or far behind): the run is still accepted, since its
+ * master has it and it goes ahead, and the warning says that a failover of that master now could lose
+ * it (the producer's retry with the same idempotency key recovers it). Failing the request instead
+ * would have a producer without an idempotency key submit the run twice.
+ */
+async function awaitReplicas(dependencies: SubmitDependencies, state: RunState): Promise<void> {
+  const { store, queue, logger } = dependencies;
+  // The job's keys share the queue's slot; the queue writes over the store's connection (the API's).
+  const replicated = await store.reachedReplicas(state, [queue.toKey('id')]);
+  if (!replicated)
+    logger.warn(
+      { runId: state.runId, tenantId: state.tenantId },
+      'run accepted before a replica acknowledged it: a failover of its master now could lose it',
+    );
 }

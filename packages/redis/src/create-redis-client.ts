@@ -50,6 +50,9 @@ export function clusterOptionsFor(role: RedisRole, address: ClusterAddress): Clu
     retryDelayOnClusterDown: 300,
     retryDelayOnTryAgain: 100,
     maxRedirections: role === 'worker' ? 200 : 10,
+    // With TLS (managed clusters: ElastiCache, MemoryStore, Azure), nodes are dialled by the names the
+    // cluster gives, unresolved: a certificate names hosts, not their addresses.
+    ...(address.tls ? { dnsLookup: keepHostname } : {}),
     redisOptions: {
       ...node,
       ...(address.username ? { username: address.username } : {}),
@@ -58,6 +61,9 @@ export function clusterOptionsFor(role: RedisRole, address: ClusterAddress): Clu
     },
   };
 }
+
+const keepHostname: NonNullable<ClusterOptions['dnsLookup']> = (hostname, callback) =>
+  callback(null, hostname);
 
 type ClusterAddress = Extract<ReturnType<typeof parseRedisAddress>, { mode: 'cluster' }>;
 

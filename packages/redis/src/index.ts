@@ -8,6 +8,7 @@ export * from './group-commit.ts';
 export * from './key-schema.ts';
 export { type ScriptedRedis, withPlainloopScripts } from './lua-scripts.ts';
 export * from './pipeline-per-slot.ts';
+export * from './private-redis-cluster.ts';
 export * from './private-redis-server.ts';
 export * from './read-streams.ts';
 export * from './run-queue.ts';

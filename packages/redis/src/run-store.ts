@@ -289,6 +289,20 @@ export class RunStore {
     return Number(acknowledged) >= 1;
   }
 
+  /**
+   * Whether replicas have a new run: its keys and `otherKeys` written over this store's connection (the
+   * run queue's job, when the queue shares it), each master waited on at once. A submission waits for
+   * this before it is answered, so a failover cannot undo an accepted run.
+   */
+  async reachedReplicas(
+    run: { tenantId: string; runId: string },
+    otherKeys: readonly string[] = [],
+  ): Promise<boolean> {
+    const keys = [this.#keys.run(run.tenantId, run.runId).state, ...otherKeys];
+    const replicated = await Promise.all(keys.map((key) => this.#reachedReplica(key)));
+    return replicated.every(Boolean);
+  }
+
   /** Asks, for every process at once, that the run be cancelled; the reason is kept with the request. */
   async requestCancel(tenantId: string, runId: string, reason: string, keepSeconds: number): Promise<void> {
     await this.#redis.set(this.#keys.run(tenantId, runId).cancel, reason, 'EX', keepSeconds);

@@ -5,7 +5,6 @@ export * from './fake-providers/gemini-protocol.ts';
 export * from './fake-providers/openai-protocol.ts';
 export * from './fake-telegram-server.ts';
 export * from './metrics-text.ts';
-export * from './private-redis-cluster.ts';
 export * from './reply-cutting-proxy.ts';
 export * from './restartable-redis.ts';
 export * from './silent-tcp-server.ts';

@@ -1,5 +1,5 @@
+import { startPrivateRedisCluster } from '@plainloop/redis';
 import type { TestProject } from 'vitest/node';
-import { startPrivateRedisCluster } from './private-redis-cluster.ts';
 import type {} from './test-redis.ts';
 
 /**

@@ -1,6 +1,5 @@
-import { startPrivateRedisServer } from '@plainloop/redis';
+import { startPrivateRedisCluster, startPrivateRedisServer } from '@plainloop/redis';
 import type { TestProject } from 'vitest/node';
-import { startPrivateRedisCluster } from './private-redis-cluster.ts';
 import type {} from './test-redis.ts';
 
 /**

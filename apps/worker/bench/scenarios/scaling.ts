@@ -11,7 +11,13 @@ import { availableParallelism } from 'node:os';
 import type { RedisConnection } from '@plainloop/redis';
 import { stepsPerRun } from '../bench-agent.ts';
 import { removeBenchRuns, submitBenchRuns } from '../bench-runs.ts';
-import { startWorkerChild, type WorkerChild, waitForQueueDone } from '../harness.ts';
+import {
+  closeChildren,
+  startWorkerChild,
+  throwFirstFailure,
+  type WorkerChild,
+  waitForQueueDone,
+} from '../harness.ts';
 import { readRedisCounters } from '../redis-command-stats.ts';
 
 /**
@@ -66,12 +72,10 @@ export async function scalingScenario(options: {
       }
     }
   } finally {
-    closed = await Promise.allSettled(children.map((child) => child.close()));
+    closed = await closeChildren(children);
     await removeBenchRuns(redis, prefix);
   }
-  // Reached only when the work went well: a failure to close must not hide an earlier error.
-  const failure = closed.find((result) => result.status === 'rejected');
-  if (failure) throw failure.reason;
+  throwFirstFailure(closed);
   const single = configurations[0]?.steadyRate ?? Number.NaN;
   for (const { processes, steadyRate, redisCpuPerStep } of configurations)
     console.log(

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { freePort, launchRedisServer } from '@plainloop/redis';
+import { freePort, launchRedisServer } from './private-redis-server.ts';
 
 const run = promisify(execFile);
 
