@@ -5,7 +5,8 @@ import { sharedTestConfig, withClusterMatrix } from '../../vitest.shared.ts';
  * The process-level tests that run twice, as a matrix: on one Redis and on a real six-node Redis
  * Cluster. Each is a behaviour a fleet on a cluster relies on: SIGKILL resume, fencing and SIGTERM
  * hand-over, the breaker and shared RPM across workers, cancel and approval, metrics exactly once
- * across a restart, thread order, the SIGKILL storm and the Redis crash, scaling out, the demo.
+ * across a restart, thread order, the SIGKILL storm, scaling out, the demo. (The Redis crash and the
+ * cluster failover start a Redis of their own: they run once.)
  */
 const onBoth = [
   'src/worker-process.test.ts',
