@@ -1,4 +1,6 @@
 import { sharedTestConfig, withClusterMatrix } from '../../vitest.shared.ts';
 
-/** Webhook delivery from a worker, on one Redis and on a Redis Cluster. */
-export default withClusterMatrix(sharedTestConfig, ['src/run-webhooks.test.ts']);
+/** The tests on Redis run on one Redis and again on a six-node Redis Cluster: the worker and its webhooks. */
+const onBoth = ['src/run-webhooks.test.ts', 'src/start-worker.test.ts'];
+
+export default withClusterMatrix(sharedTestConfig, onBoth);

@@ -1,3 +1,6 @@
-import { sharedTestConfig } from '../../vitest.shared.ts';
+import { sharedTestConfig, withClusterMatrix } from '../../vitest.shared.ts';
 
-export default sharedTestConfig;
+/** The tests on Redis run on one Redis and again on a six-node Redis Cluster: threads (turns, summaries, facts) and semantic memory. */
+const onBoth = ['src/episodic/thread-store.test.ts', 'src/semantic/semantic-memory.test.ts'];
+
+export default withClusterMatrix(sharedTestConfig, onBoth);
