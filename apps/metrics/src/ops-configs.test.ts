@@ -124,6 +124,7 @@ describe('ops/prometheus', () => {
         PlainloopLlmErrorRateHigh: 'page',
         PlainloopCostBurnHigh: 'warning',
         PlainloopBudgetStops: 'warning',
+        PlainloopReplicaUnavailable: 'page',
         PlainloopBreakerOpen: 'warning',
         PlainloopMetricsLagging: 'warning',
         PlainloopTenantBudgetBurn: 'warning',

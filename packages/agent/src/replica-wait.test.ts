@@ -10,7 +10,7 @@ import {
   type RedisConnection,
   startPrivateRedisCluster,
 } from '@plainloop/redis';
-import { createLogger } from '@plainloop/telemetry';
+import { createLogger, RunEventStream } from '@plainloop/telemetry';
 import { defineTool } from '@plainloop/tools';
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -102,7 +102,7 @@ describe('waiting for a replica on a Redis Cluster', { timeout: 60_000 }, () => 
     const toolTurns = (await environment.store.loadTurns('default', runId)).filter(
       (turn) => turn.role === 'tool',
     );
-    return { outcome, toolTurns, charged: charges.count };
+    return { runId, outcome, toolTurns, charged: charges.count };
   }
 
   it('runs a non-idempotent call once a replica has its started mark', async () => {
@@ -132,12 +132,23 @@ describe('waiting for a replica on a Redis Cluster', { timeout: 60_000 }, () => 
 
     it('does not run a non-idempotent call whose started mark no replica acknowledged: replica_unavailable', async () => {
       const startedAt = Date.now();
-      const { outcome, toolTurns, charged } = await payOnce('order-3');
+      const { runId, outcome, toolTurns, charged } = await payOnce('order-3');
       expect(charged).toBe(0);
       expect(outcome.kind).toBe('finished');
       expect(toolTurns).toMatchObject([
         { toolName: 'charge', isError: true, content: expect.stringContaining('replica_unavailable') },
       ]);
+      // The event the metrics count (plainloop_tool_errors_total, code replica_unavailable: an alert).
+      const events = (await new RunEventStream(redis, keys).readRun('default', runId)).map(
+        (entry) => entry.event,
+      );
+      expect(events).toContainEqual(
+        expect.objectContaining({
+          type: 'tool.failed',
+          tool: 'charge',
+          error: expect.objectContaining({ code: 'replica_unavailable' }),
+        }),
+      );
       // The wait is bounded by PLAINLOOP_REPLICA_WAIT_MS, not a hang.
       expect(Date.now() - startedAt).toBeLessThan(10_000);
     });
