@@ -65,14 +65,15 @@ export async function submitBenchRuns(
 
 /** Removes everything under `prefix`, the runs' keys and the run queue, so the next use starts empty. */
 export async function removeBenchRuns(redis: RedisConnection, prefix: string): Promise<void> {
-  // On a cluster each master holds some of the keys, of many slots: one UNLINK per key there.
+  // Each master holds some of the keys (one Redis holds them all), of many slots on a cluster: one
+  // UNLINK per key, a thousand to a pipeline.
   for (const node of isCluster(redis) ? redis.nodes('master') : [redis]) {
     const runKeys = await node.keys(`${prefix}:*`);
-    for (let start = 0; start < runKeys.length; start += 1_000) {
-      const batch = runKeys.slice(start, start + 1_000);
-      if (isCluster(redis)) await batch.reduce((unlinks, key) => unlinks.unlink(key), node.pipeline()).exec();
-      else await node.del(...batch);
-    }
+    for (let start = 0; start < runKeys.length; start += 1_000)
+      await runKeys
+        .slice(start, start + 1_000)
+        .reduce((unlinks, key) => unlinks.unlink(key), node.pipeline())
+        .exec();
   }
   const queue = new Queue(queueNames.runs, {
     connection: redis,

@@ -19,7 +19,7 @@
  *                                      brings overhead)
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '@plainloop/config';
+import { loadConfig, parseRedisAddress } from '@plainloop/config';
 import {
   connectRedis,
   isCluster,
@@ -82,7 +82,7 @@ if (flags.cluster) {
 
 /** `--cluster`: the cluster scenario alone, on the cluster REDIS_URL names or on a private one. */
 async function benchOnCluster(url: string | undefined): Promise<void> {
-  if (url && !url.includes('+cluster://'))
+  if (url && parseRedisAddress(url).mode !== 'cluster')
     throw new Error(
       '--cluster: REDIS_URL names one Redis; unset it, or name a cluster (redis+cluster://...)',
     );

@@ -14,6 +14,7 @@ export type SubmitResult =
 
 export type SubmitDependencies = {
   store: RunStore;
+  /** On the store's connection: `WAIT` counts one connection's writes, and a submission waits for its job's. */
   queue: Queue;
   logger: Logger;
   /** Runs of a thread take their turns in the order they were submitted; without it, in the order taken. */
